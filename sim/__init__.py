@@ -1,1 +1,33 @@
-"""sim: simulation and cost analysis of IM-cloud editions, packs, limits and prorated billing."""
+"""sim: simulation and cost analysis of IM-cloud editions, packs, limits and prorated billing.
+
+The entry points are re-exported here lazily (``import sim`` stays cheap and has no side
+effects): ``sim.replay`` (:func:`sim.replayer.replay`), ``sim.load_catalog``
+(:func:`sim.catalog_files.load_catalog`) and ``sim.Engine`` (:class:`sim.engine.Engine`).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "replay": ("sim.replayer", "replay"),
+    "ReplayResult": ("sim.replayer", "ReplayResult"),
+    "load_catalog": ("sim.catalog_files", "load_catalog"),
+    "Engine": ("sim.engine", "Engine"),
+    "SimError": ("sim.errors", "SimError"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}") from None
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value

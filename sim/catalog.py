@@ -23,10 +23,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from sim.errors import CatalogError
 
@@ -44,13 +44,26 @@ PRORATION_POLICIES = ("day", "second", "next_month")
 Price = Decimal
 
 
+def _no_bool(value: Any) -> Any:
+    """Refuse a boolean where a number is expected: YAML reads ``true``/``yes``/``on`` as
+    booleans, and pydantic's lax mode would otherwise take them as 1 (``live_groups: on``)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not a boolean ({str(value).lower()})")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_no_bool)]
+PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_no_bool)]
+NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_no_bool)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
 class Currency(_Model):
     code: str = Field(min_length=3, max_length=3)
-    decimals: int = Field(ge=0, le=6)
+    decimals: Int = Field(ge=0, le=6)
 
 
 class Limits(_Model):
@@ -144,7 +157,7 @@ class Billing(_Model):
     """R6, R7: proration policy and bill date."""
 
     proration: Literal["day", "second", "next_month"] = "day"
-    bill_day: int = Field(default=3, ge=1, le=28)
+    bill_day: Int = Field(default=3, ge=1, le=28)
 
 
 class Catalog(_Model):
@@ -177,10 +190,18 @@ class Catalog(_Model):
         p = self.pack(edition, pack)
         if p is not None:
             return p.default
-        limits = self.editions[edition].limits
         if pack == "live_unlimited":
-            return limits.live_groups is None
-        return getattr(limits, pack)
+            return False  # no pack bought (Ultimate is unlimited without it)
+        return getattr(self.editions[edition].limits, pack)
+
+    def offered(self, edition: str, pack: str) -> tuple[bool | int, ...]:
+        """The option values an edition accepts for a pack (R2, R4): its menu, or only the
+        default when the edition has no such pack (so unlimited live groups on Ultimate, or a
+        cap that is not on the menu, is an ``invalid_option``)."""
+        p = self.pack(edition, pack)
+        if p is not None:
+            return tuple(p.options)
+        return (self.default_option(edition, pack),)
 
     def option_price(self, edition: str, pack: str, value: bool | int) -> Price:
         """Monthly price of a pack option on an edition (R4); 0 for the default."""
@@ -249,7 +270,10 @@ def _message(source: str, err: dict[str, Any]) -> str:
         return f"{where}: unknown key{tail}"
     if err["type"] == "missing":
         return f"{where}: required but missing"
-    return f"{where}: {err['msg']} (given {given!r})"
+    msg = err["msg"].removeprefix("Value error, ")
+    if loc and loc[-1] == "[key]":  # a mapping key (edition, group type, option value) is wrong
+        return f"{source}: field '{_fmt_loc(loc[:-1])}': invalid key: {msg} (given {given!r})"
+    return f"{where}: {msg} (given {given!r})"
 
 
 def catalog_from_dict(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog:
@@ -283,6 +307,13 @@ def _check(cat: Catalog, source: str) -> None:
         if name not in cat.group_types:
             _fail(source, f"group_types.{name}", f"required but missing; the catalog must define {', '.join(GROUP_TYPES)}")
     capped = [g for g, t in cat.group_types.items() if t.member_cap]
+
+    def check_member_cap(field: str, value: int) -> None:
+        for g in capped:
+            mx = cat.group_types[g].max_members
+            if mx is not None and value > mx:
+                _fail(source, field, f"member cap {value} is above group type {g}'s own limit of {mx} (R5)")
+
     step = Decimal(1).scaleb(-cat.currency.decimals)
 
     def check_price(field: str, price: Decimal | None) -> None:
@@ -303,6 +334,7 @@ def _check(cat: Catalog, source: str) -> None:
             block = getattr(ed.overage, oname)
             if block is not None:
                 check_price(f"{base}.overage.{oname}.price_per_block", block.price_per_block)
+        check_member_cap(f"{base}.limits.members_per_group", ed.limits.members_per_group)
         for pname in PACKS:
             pack = getattr(ed.packs, pname)
             if pack is None:
@@ -315,24 +347,23 @@ def _check(cat: Catalog, source: str) -> None:
                     f"({', '.join(repr(o) for o in sorted(pack.options))})",
                 )
             for value, price in pack.options.items():
-                check_price(f"{pbase}.options.{value}", price)
+                check_price(f"{pbase}.options.{_key(value)}", price)
             if pack.options.get(pack.default, Decimal(0)) != 0:
-                _fail(source, f"{pbase}.options.{pack.default}", "the default option must be free (R4)")
+                _fail(source, f"{pbase}.options.{_key(pack.default)}", "the default option must be free (R4)")
             if pname == "live_unlimited" and ed.limits.live_groups is None and any(pack.options):
                 _fail(source, pbase, "offers unlimited live groups on an edition that is already unlimited (R2)")
+            if pname == "live_unlimited" and pack.default and ed.limits.live_groups is not None:
+                _fail(
+                    source, f"{pbase}.default",
+                    f"true (unlimited) contradicts limits.live_groups = {ed.limits.live_groups} (R3)",
+                )
             if pname != "live_unlimited":
                 limit_default = getattr(ed.limits, pname)
                 if pack.default != limit_default:
                     _fail(source, f"{pbase}.default", f"{pack.default} differs from limits.{pname} = {limit_default} (R3)")
             if pname == "members_per_group":
                 for value in pack.options:
-                    for g in capped:
-                        mx = cat.group_types[g].max_members
-                        if mx is not None and value > mx:
-                            _fail(
-                                source, f"{pbase}.options.{value}",
-                                f"member cap {value} is above group type {g}'s own limit of {mx} (R5)",
-                            )
+                    check_member_cap(f"{pbase}.options.{value}", value)
     known = set(EDITIONS)
     for tname in ("upgrade", "reconfigure", "downgrade", "buy_prepaid", "deactivate"):
         tr = getattr(cat.transitions, tname)
@@ -340,9 +371,17 @@ def _check(cat: Catalog, source: str) -> None:
             for n in names:
                 if n not in known:
                     _fail(source, f"transitions.{tname}.{side}", f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}")
+    for n in cat.transitions.postpaid_closed:
+        if n not in known:
+            _fail(source, "transitions.postpaid_closed", f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}")
     for path in cat.assumptions:
         if not _path_exists(cat, path):
             _fail(source, f"assumptions.{path}", "names no field of this catalog")
+
+
+def _key(value: Any) -> str:
+    """A mapping key as a dotted path spells it (YAML's ``true``, not Python's ``True``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _path_exists(cat: Catalog, path: str) -> bool:

@@ -60,16 +60,34 @@ def resolve_catalog(ref: str | Path, relative_to: Path | None = None) -> Path:
         if path.is_file():
             return path
     known = ", ".join(available_catalogs()) or "none"
-    raise CatalogError(f"unknown catalog {text!r}; known catalogs: {known}; or give a path to a .yaml file")
+    raise CatalogError(
+        f"unknown catalog {text!r}; known catalogs: {known}; or give a path to a .yaml file"
+    )
+
+
+def _unshared(value: Any) -> Any:
+    """A copy of plain data in which no mapping or list appears twice.
+
+    YAML anchors (``limits: *free_limits``) make two keys share one object, and
+    ``copy.deepcopy`` keeps that sharing: an override of ``editions.IM.limits`` would then
+    silently change ``editions.Trial.limits`` too. Every node is copied separately.
+    """
+    if isinstance(value, Mapping):
+        return {k: _unshared(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_unshared(v) for v in value]
+    return copy.deepcopy(value)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _unshared(yaml.safe_load(path.read_text(encoding="utf-8")))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise CatalogError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise CatalogError(
+            f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
     except OSError as exc:
         raise CatalogError(f"{path}: cannot be read ({exc.strerror})") from None
     if not isinstance(data, dict):
@@ -101,7 +119,11 @@ def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise CatalogError(f"{path}: field 'extends': a catalog name or path (given {parent!r})")
-    base = _load_raw(resolve_catalog(parent, relative_to=path.parent), (*seen, path))
+    try:
+        base_path = resolve_catalog(parent, relative_to=path.parent)
+    except CatalogError as exc:
+        raise CatalogError(f"{path}: field 'extends': {exc}") from None
+    base = _load_raw(base_path, (*seen, path))
     return merge(base, data)
 
 
@@ -118,7 +140,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """``'billing.proration=second'`` -> (['billing', 'proration'], 'second')."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise CatalogError(f"override {text!r}: expected dotted.key=value, e.g. billing.proration=second")
+        raise CatalogError(
+            f"override {text!r}: expected dotted.key=value, e.g. billing.proration=second"
+        )
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -126,9 +150,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return [p for p in key.strip().split(".")], value
 
 
-def apply_overrides(data: dict[str, Any], overrides: Iterable[str], prefix: str = "") -> dict[str, Any]:
+def apply_overrides(
+    data: dict[str, Any], overrides: Iterable[str], prefix: str = ""
+) -> dict[str, Any]:
     """Apply ``dotted.key=value`` overrides to plain data (a copy is returned)."""
-    out = copy.deepcopy(data)
+    out = _unshared(data)
     for text in overrides:
         parts, value = parse_override(text)
         if prefix:
@@ -152,9 +178,7 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str], prefix: str 
     return out
 
 
-def load_catalog(
-    ref: str | Path | Catalog | None = None, overrides: Iterable[str] = ()
-) -> Catalog:
+def load_catalog(ref: str | Path | Catalog | None = None, overrides: Iterable[str] = ()) -> Catalog:
     """Load a catalog by name or path (default ``tencent-intl-2022``), with overrides applied.
 
     Raises :class:`~sim.errors.CatalogError` naming the file and the field.

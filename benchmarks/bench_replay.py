@@ -1,0 +1,121 @@
+"""Replay throughput: one million group operations through the rules engine.
+
+Prints operations per second for each stage (reading and validating the log, deciding every
+operation, building the tables and bills) and for the whole ``sim.replay`` call, from a
+DataFrame and from a Parquet file; the issue's target is above 200,000 operations per second.
+The engine alone on the same operations, called directly, is the in-process reference.
+
+    .venv/bin/python benchmarks/bench_replay.py [--ops 1000000] [--apps 500] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import sim
+from sim.catalog_files import load_catalog
+from sim.engine import Engine
+from sim.opslog import read_ops
+from sim.replayer import _run
+
+
+def generate(n_ops: int, n_apps: int, seed: int) -> pd.DataFrame:
+    """A log of ``n_ops`` group operations over ``n_apps`` apps (half of them on Pro).
+
+    Every group is created before it is used, so the log is valid; joins, leaves and dissolves
+    pick groups created earlier. Times are one second apart from 2024-01-01 (Asia/Shanghai).
+    """
+    rng = np.random.default_rng(seed)
+    n_groups = max(n_ops // 20, 1)
+    users_per_app = 400
+    setup_apps = [f"app{a}" for a in range(n_apps)]
+    setup = pd.DataFrame(
+        {
+            "app": setup_apps + setup_apps[::2],
+            "op": ["create_app"] * n_apps + ["upgrade"] * len(setup_apps[::2]),
+            "edition": [""] * n_apps + ["Pro"] * len(setup_apps[::2]),
+        }
+    )
+    g_app = rng.integers(0, n_apps, n_groups)
+    g_owner = rng.integers(0, users_per_app, n_groups)
+    g_type = rng.choice(["Work", "Public", "Meeting", "AVChatRoom"], n_groups, p=[0.4, 0.3, 0.2, 0.1])
+    creates = pd.DataFrame(
+        {
+            "app": [f"app{a}" for a in g_app],
+            "op": "create_group",
+            "user": [f"u{u}" for u in g_owner],
+            "group": [f"g{g}" for g in range(n_groups)],
+            "group_type": g_type,
+        }
+    )
+    n_rest = n_ops - n_groups
+    # each later op picks a group among those created before it: creates come first
+    pick = rng.integers(0, n_groups, n_rest)
+    kind = rng.choice(["join_group", "leave_group", "dissolve_group", "register_user"], n_rest,
+                      p=[0.8, 0.12, 0.03, 0.05])
+    rest = pd.DataFrame(
+        {
+            "app": [f"app{a}" for a in g_app[pick]],
+            "op": kind,
+            "user": [f"u{u}" for u in rng.zipf(1.6, n_rest) % users_per_app],
+            "group": [f"g{g}" for g in pick],
+            "group_type": "",
+        }
+    )
+    ops = pd.concat([setup, creates, rest], ignore_index=True).fillna("")
+    start = pd.Timestamp("2024-01-01T00:00:00")
+    ops.insert(0, "time", start + pd.to_timedelta(np.arange(len(ops)), unit="s"))
+    return ops
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=1_000_000)
+    parser.add_argument("--apps", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    ops = generate(args.ops, args.apps, args.seed)
+    n = len(ops)
+    print(f"generated {n:,} operations ({args.apps} apps) in {time.perf_counter() - t0:.1f} s")
+    catalog = load_catalog()
+
+    t0 = time.perf_counter()
+    log = read_ops(ops, catalog.tz)
+    t_read = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    codes, reasons, _ = _run(log, Engine(catalog))
+    t_decide = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = sim.replay(ops, catalog)
+    t_total = time.perf_counter() - t0
+    refused = sum(1 for r in reasons if r)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ops.parquet"
+        ops.to_parquet(path, index=False)
+        t0 = time.perf_counter()
+        sim.replay(path, catalog)
+        t_parquet = time.perf_counter() - t0
+
+    print(f"refused {refused:,} of {n:,} ({refused / n:.1%}); timeline rows {len(result.timeline):,}")
+    print(f"{'stage':<34}{'seconds':>9}{'ops/s':>14}")
+    for label, secs in (
+        ("read + validate (DataFrame)", t_read),
+        ("decide (engine loop)", t_decide),
+        ("sim.replay(DataFrame), total", t_total),
+        ("sim.replay(Parquet file), total", t_parquet),
+    ):
+        print(f"{label:<34}{secs:>9.2f}{n / secs:>14,.0f}")
+    print(f"ratio total / decide-only: {t_total / t_decide:.2f}  (target: total above 200,000 ops/s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Replaying an operations log through the rules engine: outcomes, timeline, bills.
+
+>>> import pandas as pd, sim
+>>> ops = pd.DataFrame({"time": ["2024-01-01T09:00", "2024-01-02T09:00"], "app": ["a", "a"],
+...                     "op": ["create_app", "reconfigure"]})
+>>> sim.replay(ops).outcomes[["op", "ok", "reason"]].to_dict("records")[1]
+{'op': 'reconfigure', 'ok': False, 'reason': 'wrong_state'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import month_index, month_start
+from sim.catalog import Catalog
+from sim.catalog_files import load_catalog
+from sim.engine import Engine
+from sim.errors import InputError
+from sim.limits import OK
+from sim.opslog import OpsLog, read_ops, read_usage
+
+TIMELINE_COLUMNS = (
+    "app",
+    "start",
+    "end",
+    "state",
+    "live_unlimited",
+    "groups_per_user",
+    "members_per_group",
+    "edition",
+    "prepaid_until",
+)
+PURCHASE_COLUMNS = (
+    "app",
+    "time",
+    "edition",
+    "live_unlimited",
+    "groups_per_user",
+    "members_per_group",
+    "months",
+)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay produced: tidy tables, and the catalog they were decided under."""
+
+    outcomes: pd.DataFrame
+    timeline: pd.DataFrame
+    purchases: pd.DataFrame
+    bills: pd.DataFrame
+    catalog: Catalog
+
+
+def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str]]:
+    """Apply every operation in time order (ties in file order); outcomes in file order."""
+    order = np.argsort(log.t_ns, kind="stable")
+    c = log.columns
+    n = len(order)
+    outs: list[tuple[int, str, str]] = [OK] * n
+    created: set[tuple[str, str]] = set()
+
+    def in_order(values: list[Any]) -> list[Any]:
+        return np.asarray(values, dtype=object)[order].tolist()
+
+    rows = zip(
+        order.tolist(),
+        log.t_ns[order].tolist(),
+        in_order(c["op"]),
+        in_order(c["app"]),
+        in_order(c["user"]),
+        in_order(c["group"]),
+        strict=True,
+    )
+    join, create, leave = engine.join_group, engine.create_group, engine.leave_group
+    for i, t, op, app, user, group in rows:
+        if op == "join_group":
+            out = join(t, app, user, group)
+        elif op == "create_group":
+            created.add((app, group))
+            out = create(t, app, user, group, c["group_type"][i], c["members"][i])
+        elif op == "leave_group":
+            out = leave(t, app, user, group)
+        elif op == "register_user":
+            out = engine.register_user(t, app, user)
+        elif op == "dissolve_group":
+            out = engine.dissolve_group(t, app, user, group)
+        else:
+            out = _console(engine, op, t, app, c, i)
+        if out is not OK and out[0] == 10010 and (app, group) not in created:
+            _never_created(log, i)  # a group no earlier create_group row names: a malformed log
+        outs[i] = out
+    codes, reasons, notes = (list(col) for col in zip(*outs, strict=True)) if outs else ([], [], [])
+    return codes, reasons, notes
+
+
+def _console(
+    engine: Engine, op: str, t: int, app: str, c: dict[str, list[Any]], i: int
+) -> tuple[int, str, str]:
+    if op == "create_app":
+        return engine.create_app(t, app)
+    if op == "deactivate":
+        return engine.deactivate(t, app)
+    if op == "downgrade":
+        return engine.downgrade(t, app)
+    kwargs = {k: c[k][i] for k in ("live_unlimited", "groups_per_user", "members_per_group")}
+    if op == "upgrade":
+        return engine.upgrade(t, app, c["edition"][i], **kwargs)
+    if op == "reconfigure":
+        return engine.reconfigure(t, app, c["edition"][i], **kwargs)
+    return engine.buy_prepaid(t, app, c["edition"][i], months=c["months"][i] or 1, **kwargs)
+
+
+def _never_created(log: OpsLog, i: int) -> None:
+    raise InputError(
+        f"{log.source}: row {i + 1}: op {log.columns['op'][i]} on group "
+        f"{log.columns['group'][i]!r} of app {log.columns['app'][i]!r}, which no earlier "
+        "create_group row creates; expected a create_group row for it before"
+    )
+
+
+def _to_local(values: Iterable[int | None], tz: str) -> pd.Series:
+    arr = pd.array([pd.NA if v is None else v for v in values], dtype="Int64")
+    return pd.to_datetime(arr, unit="ns", utc=True).tz_convert(tz)
+
+
+def timeline_frame(rows: list[tuple[Any, ...]], catalog: Catalog) -> pd.DataFrame:
+    """The engine's timeline rows as the contracted table (tz-aware times, NaT for open ends)."""
+    df = pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
+    for col in ("start", "end", "prepaid_until"):
+        df[col] = pd.Series(_to_local(df[col].tolist(), catalog.timezone), index=df.index)
+    df["live_unlimited"] = df["live_unlimited"].astype(bool)
+    df["groups_per_user"] = df["groups_per_user"].astype("int64")
+    df["members_per_group"] = df["members_per_group"].astype("int64")
+    df["state"] = df["state"].astype(object)
+    df["edition"] = df["edition"].astype(object)
+    df["app"] = df["app"].astype(object)
+    return df
+
+
+def _purchases(log: OpsLog, ok: np.ndarray, catalog: Catalog) -> pd.DataFrame:
+    c = log.columns
+    idx = [i for i, op in enumerate(c["op"]) if op == "buy_prepaid" and ok[i]]
+    if not idx:
+        return pd.DataFrame({k: pd.Series(dtype=object) for k in PURCHASE_COLUMNS})
+    df = pd.DataFrame(
+        {
+            "app": [c["app"][i] for i in idx],
+            "time": _to_local([int(log.t_ns[i]) for i in idx], catalog.timezone),
+            "edition": [c["edition"][i] for i in idx],
+            "months": [c["months"][i] or 1 for i in idx],
+        }
+    )
+    # the options actually bought: what the engine applied (defaults where not named)
+    for pack in ("live_unlimited", "groups_per_user", "members_per_group"):
+        df[pack] = [
+            c[pack][i] if c[pack][i] is not None else catalog.default_option(c["edition"][i], pack)
+            for i in idx
+        ]
+    return df[list(PURCHASE_COLUMNS)]
+
+
+def replay(
+    ops: str | Path | pd.DataFrame,
+    catalog: Catalog | str | Path | None = None,
+    *,
+    usage: str | Path | pd.DataFrame | None = None,
+    overrides: Iterable[str] = (),
+) -> ReplayResult:
+    """Replay an operations log (path to CSV/Parquet, or a DataFrame) under a catalog.
+
+    Returns a :class:`ReplayResult` with ``outcomes`` (every input row plus ``ok``,
+    ``error_code``, ``reason``, ``note``), ``timeline``, ``purchases`` and ``bills``.
+    Raises :class:`~sim.errors.InputError` / :class:`~sim.errors.CatalogError` on bad input.
+    """
+    cat = load_catalog(catalog, overrides)
+    log = read_ops(ops, cat.tz)
+    usage_df = read_usage(usage) if usage is not None else None
+    engine = Engine(cat)
+    codes, reasons, notes = _run(log, engine)
+    outcomes = log.raw.copy()
+    ok = np.array([r == "" for r in reasons], dtype=bool)
+    outcomes["ok"] = ok
+    outcomes["error_code"] = np.array(codes, dtype="int64")
+    outcomes["reason"] = pd.Series(reasons, dtype=object)
+    outcomes["note"] = pd.Series(notes, dtype=object)
+    timeline = timeline_frame(engine.timeline(), cat)
+    purchases = _purchases(log, ok, cat)
+    bills = _bill(timeline, purchases, usage_df, cat, log)
+    return ReplayResult(
+        outcomes=outcomes, timeline=timeline, purchases=purchases, bills=bills, catalog=cat
+    )
+
+
+def _bill(
+    timeline: pd.DataFrame,
+    purchases: pd.DataFrame,
+    usage: pd.DataFrame | None,
+    cat: Catalog,
+    log: OpsLog,
+) -> pd.DataFrame:
+    """Bills up to the end of the month of the last operation (or usage day)."""
+    from sim import billing
+
+    last = int(log.t_ns.max()) if len(log.t_ns) else None
+    if usage is not None and len(usage):
+        end_day = pd.Timestamp(max(usage["date"])).tz_localize(cat.timezone)
+        last = max(last or 0, int(end_day.value))
+    if last is None:
+        until = None
+    else:
+        until = pd.Timestamp(
+            month_start(month_index(last, cat.tz) + 1, cat.tz), unit="ns", tz="UTC"
+        ).tz_convert(cat.timezone)
+    return billing.bill(timeline, cat, purchases=purchases, usage=usage, until=until)
