@@ -44,7 +44,9 @@ def generate(n_ops: int, n_apps: int, seed: int) -> pd.DataFrame:
     )
     g_app = rng.integers(0, n_apps, n_groups)
     g_owner = rng.integers(0, users_per_app, n_groups)
-    g_type = rng.choice(["Work", "Public", "Meeting", "AVChatRoom"], n_groups, p=[0.4, 0.3, 0.2, 0.1])
+    g_type = rng.choice(
+        ["Work", "Public", "Meeting", "AVChatRoom"], n_groups, p=[0.4, 0.3, 0.2, 0.1]
+    )
     creates = pd.DataFrame(
         {
             "app": [f"app{a}" for a in g_app],
@@ -57,8 +59,11 @@ def generate(n_ops: int, n_apps: int, seed: int) -> pd.DataFrame:
     n_rest = n_ops - n_groups
     # each later op picks a group among those created before it: creates come first
     pick = rng.integers(0, n_groups, n_rest)
-    kind = rng.choice(["join_group", "leave_group", "dissolve_group", "register_user"], n_rest,
-                      p=[0.8, 0.12, 0.03, 0.05])
+    kind = rng.choice(
+        ["join_group", "leave_group", "dissolve_group", "register_user"],
+        n_rest,
+        p=[0.8, 0.12, 0.03, 0.05],
+    )
     rest = pd.DataFrame(
         {
             "app": [f"app{a}" for a in g_app[pick]],
@@ -105,7 +110,9 @@ def main() -> None:
         sim.replay(path, catalog)
         t_parquet = time.perf_counter() - t0
 
-    print(f"refused {refused:,} of {n:,} ({refused / n:.1%}); timeline rows {len(result.timeline):,}")
+    print(
+        f"refused {refused:,} of {n:,} ({refused / n:.1%}); timeline rows {len(result.timeline):,}"
+    )
     print(f"{'stage':<34}{'seconds':>9}{'ops/s':>14}")
     for label, secs in (
         ("read + validate (DataFrame)", t_read),
@@ -114,7 +121,9 @@ def main() -> None:
         ("sim.replay(Parquet file), total", t_parquet),
     ):
         print(f"{label:<34}{secs:>9.2f}{n / secs:>14,.0f}")
-    print(f"ratio total / decide-only: {t_total / t_decide:.2f}  (target: total above 200,000 ops/s)")
+    print(
+        f"ratio total / decide-only: {t_total / t_decide:.2f}  (target: total above 200,000 ops/s)"
+    )
 
 
 if __name__ == "__main__":

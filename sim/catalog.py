@@ -232,9 +232,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
             field = cur.model_fields.get(str(part))
             if field is None:
                 # maybe an alias
-                field = next(
-                    (f for f in cur.model_fields.values() if f.alias == part), None
-                )
+                field = next((f for f in cur.model_fields.values() if f.alias == part), None)
             if field is None:
                 return None
             cur = field.annotation
@@ -246,7 +244,9 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
             elif len(args) == 1:
                 cur = args[0]
             else:
-                cur = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+                cur = next(
+                    (a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None
+                )
                 if cur is None:
                     return None
             # a dict value or an Optional: the key in loc is a dict key, so consume it
@@ -299,20 +299,36 @@ def _check(cat: Catalog, source: str) -> None:
     try:
         ZoneInfo(cat.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        _fail(source, "timezone", f"unknown time zone {cat.timezone!r} (an IANA name such as 'Asia/Shanghai')")
+        _fail(
+            source,
+            "timezone",
+            f"unknown time zone {cat.timezone!r} (an IANA name such as 'Asia/Shanghai')",
+        )
     for name in EDITIONS:
         if name not in cat.editions:
-            _fail(source, f"editions.{name}", f"required but missing; the catalog must define {', '.join(EDITIONS)}")
+            _fail(
+                source,
+                f"editions.{name}",
+                f"required but missing; the catalog must define {', '.join(EDITIONS)}",
+            )
     for name in GROUP_TYPES:
         if name not in cat.group_types:
-            _fail(source, f"group_types.{name}", f"required but missing; the catalog must define {', '.join(GROUP_TYPES)}")
+            _fail(
+                source,
+                f"group_types.{name}",
+                f"required but missing; the catalog must define {', '.join(GROUP_TYPES)}",
+            )
     capped = [g for g, t in cat.group_types.items() if t.member_cap]
 
     def check_member_cap(field: str, value: int) -> None:
         for g in capped:
             mx = cat.group_types[g].max_members
             if mx is not None and value > mx:
-                _fail(source, field, f"member cap {value} is above group type {g}'s own limit of {mx} (R5)")
+                _fail(
+                    source,
+                    field,
+                    f"member cap {value} is above group type {g}'s own limit of {mx} (R5)",
+                )
 
     step = Decimal(1).scaleb(-cat.currency.decimals)
 
@@ -322,14 +338,22 @@ def _check(cat: Catalog, source: str) -> None:
         if price < 0:
             _fail(source, field, f"a price cannot be negative (given {price})")
         if price != price.quantize(step):
-            _fail(source, field, f"{price} has more than {cat.currency.decimals} decimals for {cat.currency.code}")
+            _fail(
+                source,
+                field,
+                f"{price} has more than {cat.currency.decimals} decimals for {cat.currency.code}",
+            )
 
     for ename, ed in cat.editions.items():
         base = f"editions.{ename}"
         check_price(f"{base}.price_per_month", ed.price_per_month)
         check_price(f"{base}.prepaid_price_per_month", ed.prepaid_price_per_month)
         if ed.kind != "postpaid" and ed.price_per_month != 0:
-            _fail(source, f"{base}.price_per_month", f"a {ed.kind} edition costs nothing (given {ed.price_per_month})")
+            _fail(
+                source,
+                f"{base}.price_per_month",
+                f"a {ed.kind} edition costs nothing (given {ed.price_per_month})",
+            )
         for oname in ("dau", "groups"):
             block = getattr(ed.overage, oname)
             if block is not None:
@@ -342,25 +366,39 @@ def _check(cat: Catalog, source: str) -> None:
             pbase = f"{base}.packs.{pname}"
             if pack.default not in pack.options:
                 _fail(
-                    source, f"{pbase}.default",
+                    source,
+                    f"{pbase}.default",
                     f"default {pack.default!r} is not among the options offered "
                     f"({', '.join(repr(o) for o in sorted(pack.options))})",
                 )
             for value, price in pack.options.items():
                 check_price(f"{pbase}.options.{_key(value)}", price)
             if pack.options.get(pack.default, Decimal(0)) != 0:
-                _fail(source, f"{pbase}.options.{_key(pack.default)}", "the default option must be free (R4)")
+                _fail(
+                    source,
+                    f"{pbase}.options.{_key(pack.default)}",
+                    "the default option must be free (R4)",
+                )
             if pname == "live_unlimited" and ed.limits.live_groups is None and any(pack.options):
-                _fail(source, pbase, "offers unlimited live groups on an edition that is already unlimited (R2)")
+                _fail(
+                    source,
+                    pbase,
+                    "offers unlimited live groups on an edition that is already unlimited (R2)",
+                )
             if pname == "live_unlimited" and pack.default and ed.limits.live_groups is not None:
                 _fail(
-                    source, f"{pbase}.default",
+                    source,
+                    f"{pbase}.default",
                     f"true (unlimited) contradicts limits.live_groups = {ed.limits.live_groups} (R3)",
                 )
             if pname != "live_unlimited":
                 limit_default = getattr(ed.limits, pname)
                 if pack.default != limit_default:
-                    _fail(source, f"{pbase}.default", f"{pack.default} differs from limits.{pname} = {limit_default} (R3)")
+                    _fail(
+                        source,
+                        f"{pbase}.default",
+                        f"{pack.default} differs from limits.{pname} = {limit_default} (R3)",
+                    )
             if pname == "members_per_group":
                 for value in pack.options:
                     check_member_cap(f"{pbase}.options.{value}", value)
@@ -370,10 +408,18 @@ def _check(cat: Catalog, source: str) -> None:
         for side, names in (("from", tr.from_), ("to", tr.to)):
             for n in names:
                 if n not in known:
-                    _fail(source, f"transitions.{tname}.{side}", f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}")
+                    _fail(
+                        source,
+                        f"transitions.{tname}.{side}",
+                        f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}",
+                    )
     for n in cat.transitions.postpaid_closed:
         if n not in known:
-            _fail(source, "transitions.postpaid_closed", f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}")
+            _fail(
+                source,
+                "transitions.postpaid_closed",
+                f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}",
+            )
     for path in cat.assumptions:
         if not _path_exists(cat, path):
             _fail(source, f"assumptions.{path}", "names no field of this catalog")

@@ -50,6 +50,18 @@ def _base(app: _App) -> str:
     return "Trial" if app.state.startswith("Trial") else app.edition
 
 
+def _reset_note(pack: str, old: Any, target: str, default: Any, cat: Any) -> str:
+    """Why an item not named in the operation changed: the new edition does not offer it."""
+    if cat.pack(target, pack) is None and pack == "live_unlimited":
+        why = (
+            " (its live groups are unlimited)"
+            if cat.editions[target].limits.live_groups is None
+            else ""
+        )
+        return f"{pack} pack dropped: {target} has no such pack{why}"
+    return f"{pack} {old} is not offered on {target}: set to its default {default}"
+
+
 @dataclass(frozen=True)
 class _Choice:
     edition: str
@@ -97,8 +109,8 @@ class ConsoleOps:
                 options[pack] = current[pack]
             else:
                 default = cat.default_option(target, pack)
-                if app.state.endswith("postpaid") and current[pack] != default:
-                    notes.append(f"{pack} reset to {target} default {default}")
+                if app.state.endswith("-postpaid") and current[pack] != default:
+                    notes.append(_reset_note(pack, current[pack], target, default, cat))
                 options[pack] = default
         return _Choice(target, options, tuple(notes))
 

@@ -201,7 +201,7 @@ def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
     for c in OPTIONAL_COLUMNS:
         text[c] = _clean(raw[c]) if c in raw.columns else empty
     op = text["op"]
-    op_code = pd.Categorical(op, categories=list(OPS)).codes  # -1: not an op
+    op_code = pd.Index(OPS).get_indexer(op)  # -1: not an op
     empty = {
         c: (text[c] == "").to_numpy() for c in ("app", "user", "group", "group_type", "edition")
     }
@@ -221,7 +221,7 @@ def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
                 have = "" if c in raw.columns else " (the log has no such column)"
                 problems.append((i, f"op {name_op} needs column '{c}'{have}"))
     gt = text["group_type"]
-    gt_code = pd.Categorical(gt, categories=list(GROUP_TYPES)).codes
+    gt_code = pd.Index(GROUP_TYPES).get_indexer(gt)
     i = _first((op_code == OPS.index("create_group")) & ~empty["group_type"] & (gt_code < 0))
     if i is not None:
         problems.append(

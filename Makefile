@@ -1,0 +1,54 @@
+# sim: `make run` (baseline), `make test` (lint + tests), `make bench`, `make clean`.
+# A fresh machine needs only Python 3.11 and make: everything else goes into .venv.
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.sim-installed
+TSTAMP := $(VENV)/.sim-test-installed
+LINTED := sim tests benchmarks
+
+# The baseline `make run` plays. Until the SimPy model lands it replays the example ops log.
+EXAMPLE_OPS   := scenarios/examples/ops-example.csv
+EXAMPLE_USAGE := scenarios/examples/usage-example.csv
+RUN_OUT       := reports/example-replay
+
+.PHONY: run test lint bench clean distclean
+
+run: $(STAMP)
+	$(PY) -m sim replay $(EXAMPLE_OPS) --usage $(EXAMPLE_USAGE) --out $(RUN_OUT)
+	@echo "outcomes written to $(RUN_OUT)/outcomes.csv"
+
+test: $(TSTAMP)
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
+	$(PY) -m pytest
+
+lint: $(TSTAMP)
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
+
+bench: $(STAMP)
+	@set -e; for f in benchmarks/bench_*.py; do \
+	  [ -e "$$f" ] || { echo "no benchmarks/bench_*.py yet"; break; }; \
+	  echo "== $$f"; $(PY) "$$f"; \
+	done
+
+# -- the virtual environment -----------------------------------------------------------------
+$(PY):
+	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -e .
+	touch $@
+
+$(TSTAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[test]'
+	touch $(STAMP) $@
+
+clean:
+	rm -rf build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find reports -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
