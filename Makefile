@@ -7,16 +7,20 @@ STAMP  := $(VENV)/.sim-installed
 TSTAMP := $(VENV)/.sim-test-installed
 LINTED := sim tests benchmarks
 
-# The baseline `make run` plays. Until the SimPy model lands it replays the example ops log.
+# `make run` plays the baseline scenario; `make replay-example` replays the example ops log.
 EXAMPLE_OPS   := scenarios/examples/ops-example.csv
 EXAMPLE_USAGE := scenarios/examples/usage-example.csv
-RUN_OUT       := reports/example-replay
+RUN_OUT       := reports/baseline
 
-.PHONY: run test lint bench clean distclean
+.PHONY: run replay-example test lint bench clean distclean
 
 run: $(STAMP)
-	$(PY) -m sim replay $(EXAMPLE_OPS) --usage $(EXAMPLE_USAGE) --out $(RUN_OUT)
-	@echo "outcomes written to $(RUN_OUT)/outcomes.csv"
+	$(PY) -m sim run baseline --out $(RUN_OUT)
+	@echo "baseline outputs in $(RUN_OUT)/ (Parquet tables + summary.json)"
+
+replay-example: $(STAMP)
+	$(PY) -m sim replay $(EXAMPLE_OPS) --usage $(EXAMPLE_USAGE) --out reports/example-replay
+	@echo "outcomes written to reports/example-replay/outcomes.csv"
 
 test: $(TSTAMP)
 	$(PY) -m ruff check $(LINTED)

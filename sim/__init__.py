@@ -1,7 +1,7 @@
 """sim: simulation and cost analysis of IM-cloud editions, packs, limits and prorated billing.
 
 The entry points are re-exported here lazily (``import sim`` stays cheap and has no side
-effects): ``sim.replay`` (:func:`sim.replayer.replay`), ``sim.load_catalog``
+effects): ``sim.replay`` (:func:`sim.replayer.replay`), ``sim.run`` (:func:`sim.runner.run`), ``sim.load_catalog``
 (:func:`sim.catalog_files.load_catalog`) and ``sim.Engine`` (:class:`sim.engine.Engine`).
 """
 
@@ -14,6 +14,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "replay": ("sim.replayer", "replay"),
+    "run": ("sim.runner", "run"),
+    "RunResult": ("sim.runner", "RunResult"),
+    "load_scenario": ("sim.scenario", "load_scenario"),
     "ReplayResult": ("sim.replayer", "ReplayResult"),
     "load_catalog": ("sim.catalog_files", "load_catalog"),
     "Engine": ("sim.engine", "Engine"),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim import cli_run
 from sim.errors import SimError
 
 PROG = "sim"
@@ -212,6 +213,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         add_arguments=_replay_arguments,
         run=_run_replay,
     ),
+    Subcommand("run", cli_run.HELP, cli_run.add_arguments, cli_run.run, cli_run.DESCRIPTION),
     Subcommand(
         "catalogs",
         help="list the catalogs that --catalog NAME can name",

@@ -224,6 +224,8 @@ class GroupOps:
     def dau_over_limit(self, t: int, app: str, dau: int) -> int:
         """How many of ``dau`` daily active users are refused (72000) on a hard-capped edition."""
         a = self.apps.get(app)
+        if a is not None and a.prepaid_until <= t:
+            self._lapse(t, a)  # a package that ran out refuses everyone (60020)
         if a is None or a.blocked is not None:
             return dau
         lim = self.catalog.editions[a.edition].limits

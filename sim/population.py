@@ -1,0 +1,315 @@
+"""The tenant population: archetypes, each tenant's demand, and its plan of group operations.
+
+A tenant is an app of one archetype. Its *demand* -- how many users it has, how many are active,
+which groups they create, how large those groups want to become -- is drawn from the tenant's
+own ``growth`` and ``activity`` streams (:mod:`sim.rng`) and never depends on prices, limits or
+outcomes: that is what makes price and limit what-ifs comparisons with common random numbers.
+What the rules engine lets through of that demand is the model's business (:mod:`sim.model`,
+:mod:`sim.fastmode`).
+
+The demand, per tenant:
+
+- users ``U(d)`` on day ``d``: ``users0`` (lognormal) grown by a per-tenant monthly rate
+  (normal across tenants) with a daily random walk, running maximum (users do not leave);
+  every new user registers once, at a uniform time of the day (70398 above the account limit);
+- DAU demand: a per-tenant share of ``U(d)`` with lognormal daily noise (72000 above a hard
+  cap; billed overage above a postpaid free quota);
+- non-live groups: ``Poisson(create_rate * DAU)`` a day, of a type drawn from the archetype's
+  mix; each has a heavy-tailed target size (discrete Pareto), an owner and members drawn from
+  the users by a heavy-tailed per-user activity (Zipf-like weight ``rank ** -activity_exponent``:
+  the first users are the power users who end up in hundreds of groups and meet 10037), joins
+  spread over ``fill_days`` after creation (10014 once the group is at its member cap), and an
+  exponential lifetime after which the owner dissolves it;
+- live groups (AVChatRoom): ``Poisson(live_rate * DAU)`` a day, more on event days, each
+  dissolved after a lognormal number of hours (10036 while the app is at its live-group limit).
+
+Plan times are seconds since the scenario start; day ``d``'s operations lie in
+``[day_start[d] + 1, day_start[d] + 86399]`` so that the day's decisions, taken at
+``day_start[d]``, come first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim.catalog import GROUP_TYPES
+from sim.rng import TenantStreams
+
+# operation codes of a plan (and of the fast mode's tables)
+REGISTER, CREATE, JOIN, DISSOLVE = 0, 1, 2, 3
+OPS = ("register_user", "create_group", "join_group", "dissolve_group")
+TYPE_CODE = {name: i for i, name in enumerate(GROUP_TYPES)}
+LIVE_TYPE = TYPE_CODE["AVChatRoom"]
+DAY_S = 86_400.0
+
+Share = Annotated[float, Field(ge=0, le=1)]
+NonNeg = Annotated[float, Field(ge=0)]
+
+
+class ArchetypeParams(BaseModel):
+    """An archetype's parameters (all illustrative; ``docs/model.md`` gives the reasoning).
+
+    Units: counts of users and groups; rates per DAU per day; money in the catalog's currency
+    per month; durations in days unless the name says hours.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(ge=0, description="tenants of this archetype")
+    start_state: dict[str, Share] = Field(
+        description="share of tenants starting on each edition: IM, Pro, Ultimate, Trial"
+    )
+    users0_median: float = Field(gt=0)
+    users0_sigma: NonNeg = 1.0
+    growth_per_month: float = Field(ge=-0.5, le=2.0, description="mean log-growth of users")
+    growth_sd_between: NonNeg = 0.02
+    growth_sd_daily: NonNeg = 0.01
+    dau_share: Share = 0.3
+    dau_sd_daily: NonNeg = 0.15
+    activity_exponent: float = Field(
+        ge=0, lt=1, description="per-user activity weight rank**-a: larger, heavier tail"
+    )
+    create_rate: NonNeg = Field(description="non-live groups created per DAU per day")
+    group_types: dict[str, NonNeg] = Field(description="non-live type mix (weights)")
+    size_min: int = Field(ge=1, description="smallest target size (members incl. owner)")
+    size_alpha: float = Field(gt=0, description="Pareto tail index of target sizes")
+    size_max: int = Field(ge=1)
+    fill_days: float = Field(gt=0, description="joins arrive uniformly over this many days")
+    lifetime_days: NonNeg = Field(description="mean group lifetime; 0: never dissolved")
+    live_rate: NonNeg = 0.0
+    live_hours_median: float = Field(gt=0, default=2.0)
+    event_prob_per_month: Share = 0.0
+    event_days: int = Field(ge=1, default=3)
+    event_live_multiplier: float = Field(ge=1, default=1.0)
+    wtp_median: float = Field(gt=0, description="willingness to pay, currency per month")
+    wtp_sigma: NonNeg = 0.8
+
+
+def _a(**kw: object) -> ArchetypeParams:
+    return ArchetypeParams.model_validate(kw)
+
+
+ARCHETYPES: dict[str, ArchetypeParams] = {
+    "social": _a(
+        count=0, start_state={"IM": 0.95, "Pro": 0.05}, users0_median=40, users0_sigma=0.8,
+        growth_per_month=0.08, dau_share=0.3, activity_exponent=0.6, create_rate=0.03,
+        group_types={"Public": 0.6, "Work": 0.4}, size_min=3, size_alpha=1.6, size_max=500,
+        fill_days=3, lifetime_days=90, live_rate=0.002, wtp_median=300, wtp_sigma=1.0,
+    ),
+    "enterprise": _a(
+        count=0, start_state={"IM": 0.4, "Pro": 0.5, "Ultimate": 0.1}, users0_median=150,
+        users0_sigma=0.9, growth_per_month=0.03, dau_share=0.6, activity_exponent=0.4,
+        create_rate=0.006, group_types={"Work": 0.6, "Meeting": 0.3, "Public": 0.1},
+        size_min=5, size_alpha=1.15, size_max=3000, fill_days=5, lifetime_days=180,
+        wtp_median=1500, wtp_sigma=0.7,
+    ),
+    "live": _a(
+        count=0, start_state={"IM": 0.7, "Pro": 0.3}, users0_median=150, users0_sigma=1.2,
+        growth_per_month=0.06, dau_share=0.35, activity_exponent=0.7, create_rate=0.002,
+        group_types={"Public": 1.0}, size_min=5, size_alpha=1.3, size_max=2000, fill_days=7,
+        lifetime_days=120, live_rate=0.02, live_hours_median=3.0, event_prob_per_month=0.4,
+        event_days=3, event_live_multiplier=3.0, wtp_median=900, wtp_sigma=0.8,
+    ),
+    "community": _a(
+        count=0, start_state={"IM": 0.5, "Pro": 0.4, "Ultimate": 0.1}, users0_median=300,
+        users0_sigma=1.0, growth_per_month=0.05, dau_share=0.2, activity_exponent=0.5,
+        create_rate=0.003, group_types={"Public": 0.85, "Community": 0.15}, size_min=10,
+        size_alpha=1.25, size_max=20000, fill_days=14, lifetime_days=365, wtp_median=1200,
+        wtp_sigma=0.8,
+    ),
+    "game": _a(
+        count=0, start_state={"IM": 0.5, "Pro": 0.5}, users0_median=200, users0_sigma=1.0,
+        growth_per_month=0.04, dau_share=0.3, activity_exponent=0.85, create_rate=0.012,
+        group_types={"Work": 0.5, "Public": 0.5}, size_min=2, size_alpha=2.0, size_max=100,
+        fill_days=1, lifetime_days=14, wtp_median=800, wtp_sigma=0.9,
+    ),
+}  # fmt: skip
+"""The archetypes a scenario may name (``population.<name>``), with their default parameters."""
+
+
+@dataclass
+class Tenant:
+    """One app: its archetype, its drawn demand and economics, and its plan's progress."""
+
+    app: str
+    archetype: str
+    index: int
+    params: ArchetypeParams
+    streams: TenantStreams
+    start_state: str
+    wtp: float  # willingness to pay, catalog currency per month
+    users: np.ndarray  # demand users per day (non-decreasing)
+    dau: np.ndarray  # DAU demand per day
+    event: np.ndarray  # bool per day: an event (more live groups)
+    next_group: int = 0
+    next_seq: int = 0
+    pending: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def make_tenant(
+    app: str,
+    archetype: str,
+    index: int,
+    params: ArchetypeParams,
+    streams: TenantStreams,
+    n_days: int,
+    month_of_day: np.ndarray,
+) -> Tenant:
+    """Draw a tenant's demand for ``n_days`` days (growth stream) and economics (economics)."""
+    g = streams["growth"]
+    users0 = params.users0_median * np.exp(params.users0_sigma * g.standard_normal())
+    rate = params.growth_per_month + params.growth_sd_between * g.standard_normal()
+    walk = np.cumsum(params.growth_sd_daily * g.standard_normal(n_days))
+    log_users = np.log(max(users0, 1.0)) + rate * np.arange(n_days) / 30.0 + walk
+    users = np.maximum.accumulate(np.maximum(np.round(np.exp(log_users)), 1.0)).astype(np.int64)
+    noise = np.exp(params.dau_sd_daily * g.standard_normal(n_days))
+    dau = np.minimum(np.round(users * params.dau_share * noise), users).astype(np.int64)
+    n_months = int(month_of_day[-1]) + 1 if n_days else 0
+    has_event = g.random(n_months) < params.event_prob_per_month
+    first_day = g.random(n_months)  # where in the month the event starts
+    event = np.zeros(n_days, dtype=bool)
+    for m in np.flatnonzero(has_event).tolist():
+        days = np.flatnonzero(month_of_day == m)
+        start = days[0] + int(first_day[m] * max(len(days) - params.event_days, 1))
+        event[start : start + params.event_days] = True
+    e = streams["economics"]
+    states, shares = zip(*sorted(params.start_state.items()), strict=True)
+    p = np.asarray(shares, dtype=float) / max(sum(shares), 1e-12)
+    start_state = states[int(np.searchsorted(np.cumsum(p), e.random() * p.sum(), "right"))]
+    wtp = float(params.wtp_median * np.exp(params.wtp_sigma * e.standard_normal()))
+    return Tenant(app, archetype, index, params, streams, start_state, wtp, users, dau, event)
+
+
+def _pick_users(u: np.ndarray, n: np.ndarray, a: float) -> np.ndarray:
+    """User indices in ``[0, n)`` drawn with weight ``(rank + 1) ** -a`` by inverse CDF of the
+    continuous approximation, from uniforms ``u``."""
+    if a == 0:
+        x = 1.0 + u * n
+    else:
+        b = 1.0 - a
+        x = (1.0 + u * ((n + 1.0) ** b - 1.0)) ** (1.0 / b)
+    return np.minimum(np.floor(x).astype(np.int64) - 1, n - 1).clip(0)
+
+
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+
+
+def month_plan(
+    t: Tenant, days: np.ndarray, day_start: np.ndarray, horizon_s: float
+) -> dict[str, np.ndarray]:
+    """The tenant's operations drawn for the groups created and users arriving on ``days``
+    (one calendar month), from its activity stream; sorted by time. Joins and dissolutions may
+    fall in later months; nothing after ``horizon_s`` is kept (it is still drawn).
+
+    Columns: ``t`` (seconds since the start), ``op`` (REGISTER..DISSOLVE), ``user``, ``group``
+    (per-tenant numbers), ``gtype`` (index in GROUP_TYPES), ``seq`` (tie-break: draw order).
+    """
+    p, rng = t.params, t.streams["activity"]
+    n_days = len(days)
+    base = day_start[days]
+    # registrations: the day's new users, at uniform times (users0 at the start, before all)
+    prev = np.where(days > 0, t.users[np.maximum(days - 1, 0)], 0)
+    new = t.users[days] - prev
+    reg_day = np.repeat(np.arange(n_days), new)
+    reg_user = np.arange(len(reg_day)) - np.repeat(np.cumsum(new) - new, new) + np.repeat(prev, new)
+    reg_u = rng.random(len(reg_day))
+    reg_t = np.where(days[reg_day] == 0, 0.5, 1.0 + reg_u * (DAY_S - 2)) + base[reg_day]
+    # non-live groups
+    dau = t.dau[days].astype(float)
+    n_create = rng.poisson(p.create_rate * dau)
+    live_mult = np.where(t.event[days], p.event_live_multiplier, 1.0)
+    n_live = rng.poisson(p.live_rate * dau * live_mult)
+    names = [k for k, w in sorted(p.group_types.items()) if w > 0]
+    weights = np.array([p.group_types[k] for k in names], dtype=float)
+    codes = np.array([TYPE_CODE[k] for k in names], dtype=np.int64)
+    k = int(n_create.sum())
+    c_day = np.repeat(np.arange(n_days), n_create)
+    c_t = base[c_day] + 1.0 + rng.random(k) * (DAY_S - 2)
+    c_type = (
+        codes[
+            np.searchsorted(np.cumsum(weights) / weights.sum(), rng.random(k), "right").clip(
+                0, len(codes) - 1
+            )
+        ]
+        if k
+        else _EMPTY_I
+    )
+    n_users = t.users[days][c_day]
+    size = np.floor(p.size_min * rng.random(k) ** (-1.0 / p.size_alpha))
+    size = np.minimum(np.minimum(size, p.size_max), n_users).astype(np.int64).clip(1)
+    life = (
+        rng.exponential(p.lifetime_days, k) * DAY_S if p.lifetime_days > 0 else np.full(k, np.inf)
+    )
+    # owner first, then members, by activity weight; repeats dropped (first draw kept)
+    cand_g = np.repeat(np.arange(k), size)
+    cand_u = _pick_users(rng.random(len(cand_g)), n_users[cand_g], p.activity_exponent)
+    fill_u = rng.random(len(cand_g))
+    key = cand_g * (int(n_users.max()) + 1 if k else 1) + cand_u
+    _, first = np.unique(key, return_index=True)
+    keep = np.zeros(len(cand_g), dtype=bool)
+    keep[first] = True
+    pos = np.arange(len(cand_g)) - np.repeat(np.cumsum(size) - size, size)
+    owner_row = keep & (pos == 0)
+    join_row = keep & (pos > 0)
+    gid = t.next_group + cand_g
+    j_t = c_t[cand_g] + fill_u * p.fill_days * DAY_S
+    join_row &= j_t < c_t[cand_g] + life[cand_g]  # members join only while the group exists
+    owner = cand_u[owner_row]
+    d_t = c_t + life
+    has_d = d_t < horizon_s
+    # live groups
+    kl = int(n_live.sum())
+    l_day = np.repeat(np.arange(n_days), n_live)
+    l_t = base[l_day] + 1.0 + rng.random(kl) * (DAY_S - 2)
+    host = _pick_users(rng.random(kl), t.users[days][l_day], p.activity_exponent)
+    hours = p.live_hours_median * np.exp(0.5 * rng.standard_normal(kl))
+    l_end = l_t + hours * 3600.0
+    lid = t.next_group + k + np.arange(kl)
+    t.next_group += k + kl
+    cols = {
+        "t": [reg_t, c_t, j_t[join_row], d_t[has_d], l_t, l_end],
+        "op": [np.full(len(reg_t), REGISTER), np.full(k, CREATE), np.full(int(join_row.sum()), JOIN),
+               np.full(int(has_d.sum()), DISSOLVE), np.full(kl, CREATE), np.full(kl, DISSOLVE)],
+        "user": [reg_user, owner, cand_u[join_row], owner[has_d], host, host],
+        "group": [np.full(len(reg_t), -1), t.next_group - k - kl + np.arange(k), gid[join_row],
+                  (t.next_group - k - kl + np.arange(k))[has_d], lid, lid],
+        "gtype": [np.full(len(reg_t), -1), c_type, c_type[cand_g[join_row]], c_type[has_d],
+                  np.full(kl, LIVE_TYPE), np.full(kl, LIVE_TYPE)],
+    }  # fmt: skip
+    out = {
+        c: np.concatenate([np.asarray(a, dtype=np.float64 if c == "t" else np.int64) for a in v])
+        for c, v in cols.items()
+    }
+    keep_t = out["t"] < horizon_s
+    out = {c: a[keep_t] for c, a in out.items()}
+    n = len(out["t"])
+    out["seq"] = t.next_seq + np.arange(n, dtype=np.int64)
+    t.next_seq += n
+    return out
+
+
+PLAN_COLUMNS = ("t", "op", "user", "group", "gtype", "seq")
+PLAN_MONTHS = 3
+"""Months drawn at once: fewer, larger draws (the plan is the same for any caller)."""
+
+
+def take_month(
+    t: Tenant, days: np.ndarray, day_start: np.ndarray, until_s: float, horizon_s: float
+) -> dict[str, np.ndarray]:
+    """The tenant's operations before ``until_s``: what was pending plus the draws for
+    ``days`` (a block of whole months, :data:`PLAN_MONTHS` long; empty inside a block), in
+    time order (ties by draw order); the rest stays pending for later months."""
+    new = month_plan(t, days, day_start, horizon_s) if len(days) else None
+    if new is None:
+        new = t.pending
+    elif t.pending:
+        new = {c: np.concatenate([t.pending[c], new[c]]) for c in PLAN_COLUMNS}
+    order = np.lexsort((new["seq"], new["t"]))
+    cut = int(np.searchsorted(new["t"][order], until_s, "left"))
+    now, later = order[:cut], order[cut:]
+    t.pending = {c: a[later] for c, a in new.items()}
+    return {c: a[now] for c, a in new.items()}

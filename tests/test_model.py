@@ -1,0 +1,308 @@
+"""The SimPy model (exact mode) and runs: tables, limits met, determinism, common random numbers,
+decisions through the engine, and the price response."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import cli_run
+from sim.catalog_files import load_catalog
+from sim.model import Horizon, decision_uniforms, make_tenants
+from sim.population import take_month
+from sim.runner import TABLES, error_counts, revenue_by_month, run, write
+from sim.scenario import scenario_from_dict
+
+OFF = {"enabled": False}
+
+
+def tiny(**kw: Any) -> dict[str, Any]:
+    """Two dozen apps of every archetype, two months."""
+    sc = {"name": "tiny", "start": "2024-01-01", "horizon_months": 2, "seed": 11,
+          "population": {"social": {"count": 6}, "enterprise": {"count": 3},
+                         "live": {"count": 4}, "community": {"count": 3},
+                         "game": {"count": 3}}}  # fmt: skip
+    sc.update(kw)
+    return sc
+
+
+def limits_scenario() -> dict[str, Any]:
+    """Free-tier apps that never upgrade: they meet every limit of the free tier."""
+    im = {"IM": 1.0}
+    return tiny(
+        name="limits", seed=5,
+        population={
+            "social": {"count": 3, "start_state": im, "users0_median": 150, "users0_sigma": 0.2},
+            "game": {"count": 3, "start_state": im, "users0_median": 300, "users0_sigma": 0.2,
+                     "lifetime_days": 60, "create_rate": 0.2, "activity_exponent": 0.95,
+                     "size_min": 4},
+            "live": {"count": 3, "start_state": {"IM": 1, "Pro": 1}, "users0_median": 400,
+                     "users0_sigma": 0.2, "live_rate": 0.3},
+            "community": {"count": 3, "start_state": im, "users0_median": 300,
+                          "users0_sigma": 0.2},
+        },
+        behaviour={"policies": {"upgrade_on_errors": OFF, "deactivation": OFF, "prepaid": OFF,
+                                "downgrade_low_usage": OFF}},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run(tiny())
+
+
+def test_tables_and_columns(result) -> None:
+    assert set(result.tables()) == set(TABLES)
+    assert list(result.console_ops.columns) == [
+        "time", "app", "archetype", "op", "policy", "edition", "live_unlimited",
+        "groups_per_user", "members_per_group", "months", "ok", "error_code", "reason", "note",
+        "replication"]  # fmt: skip
+    assert {"time", "app", "op", "group_type", "ok", "error_code", "reason", "count"} <= set(
+        result.group_ops.columns
+    )
+    assert list(result.usage.columns) == ["app", "date", "users", "dau", "dau_refused", "groups",
+                                          "live_groups", "replication"]  # fmt: skip
+    assert {"app", "month", "item", "amount", "amount_minor"} <= set(result.bills.columns)
+    for df in result.tables().values():
+        assert (df["replication"] == 0).all()
+
+
+def test_every_outcome_is_the_engines(result) -> None:
+    g = result.group_ops
+    assert (g["ok"] == (g["reason"] == "")).all()
+    assert (g.loc[g["ok"], "error_code"] == 0).all()
+    assert (g.loc[~g["ok"], "error_code"] > 0).all()
+    c = result.console_ops
+    assert (c["ok"] == (c["reason"] == "")).all()
+    first = c.groupby("app")["op"].first()
+    assert (first == "create_app").all() and len(first) == result.usage["app"].nunique()
+
+
+def test_times_are_in_the_horizon_and_ordered(result) -> None:
+    t = result.group_ops["time"]
+    assert t.is_monotonic_increasing
+    assert t.min() >= pd.Timestamp("2024-01-01", tz="Asia/Shanghai")
+    assert t.max() < pd.Timestamp("2024-03-01", tz="Asia/Shanghai")
+
+
+def test_free_tier_apps_meet_every_free_tier_limit() -> None:
+    r = run(limits_scenario())
+    codes = set(r.group_ops.loc[~r.group_ops["ok"], "error_code"])
+    assert {70398, 10058, 10036, 10037, 10014, 10059, 72000} <= codes
+    # the DAU cap: served DAU of a free-tier app never exceeds 100
+    free = ~r.usage["app"].str.startswith("live")
+    assert r.usage.loc[free, "dau"].max() <= 100
+    # heavy tails: the groups that meet 10014 are few, the users who meet 10037 are few
+    g = r.group_ops
+    full = g.loc[g["error_code"] == 10014, "group"].nunique()
+    assert 0 < full < 0.2 * g.loc[g["op"] == "create_group", "group"].nunique()
+
+
+def test_same_seed_gives_byte_identical_parquet(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    write(run(tiny()), a)
+    write(run(tiny()), b)
+    for name in TABLES:
+        assert (a / f"{name}.parquet").read_bytes() == (b / f"{name}.parquet").read_bytes(), name
+    assert (a / "summary.json").is_file()
+
+
+def test_a_different_seed_gives_different_demand() -> None:
+    a, b = run(tiny(horizon_months=1)), run(tiny(horizon_months=1, seed=12))
+    assert not a.usage["dau"].equals(b.usage["dau"])
+
+
+def test_prices_and_limits_do_not_change_the_demand_drawn() -> None:
+    """Common random numbers: the tenants, their plans and their decision uniforms are the
+    same under two catalogs (a price and a limit changed)."""
+    sc = scenario_from_dict(tiny())
+    out = []
+    for cat in (
+        load_catalog(),
+        load_catalog(
+            None, ["editions.Pro.price_per_month=99.99", "editions.IM.limits.accounts=500"]
+        ),
+    ):
+        h = Horizon.of(sc.start, sc.horizon_months, cat)
+        tenants = make_tenants(sc, 0, h)
+        days = np.arange(h.month_first[0], h.month_first[1])
+        plans = [take_month(t, days, h.day_s, h.day_s[days[-1] + 1], h.day_s[-1]) for t in tenants]
+        out.append((tenants, plans, decision_uniforms(tenants, len(days))))
+    (ta, pa, ua), (tb, pb, ub) = out
+    for x, y, p, q in zip(ta, tb, pa, pb, strict=True):
+        assert np.array_equal(x.users, y.users) and np.array_equal(x.dau, y.dau)
+        assert x.wtp == y.wtp and x.start_state == y.start_state
+        for col in p:
+            assert np.array_equal(p[col], q[col])
+    assert np.array_equal(ua, ub)
+
+
+def test_a_tenants_streams_do_not_depend_on_the_others() -> None:
+    small = scenario_from_dict(tiny())
+    big = scenario_from_dict(tiny(population={"social": {"count": 9}, "game": {"count": 3}}))
+    cat = load_catalog()
+    h = Horizon.of(small.start, 2, cat)
+    a = {t.app: t for t in make_tenants(small, 0, h)}
+    b = {t.app: t for t in make_tenants(big, 0, h)}
+    for app in ("social-0000", "social-0005", "game-0002"):
+        assert np.array_equal(a[app].dau, b[app].dau)
+
+
+def test_replications_add_a_replication_column() -> None:
+    r = run(tiny(horizon_months=1), replications=2)
+    for name, df in r.tables().items():
+        assert "replication" in df.columns
+        assert set(df["replication"]) == ({0, 1} if len(df) else set()), name
+    assert r.summary["replications"] == 2
+
+
+def test_summary_headlines(result) -> None:
+    s = result.summary
+    assert len(s["scenario_hash"]) == 64 and s["seed"] == 11
+    assert set(s["versions"]) >= {"simpy", "numpy", "pandas", "pyarrow"}
+    assert list(s["revenue_by_month"]) == ["2024-01", "2024-02"]
+    assert s["revenue_total"] == pytest.approx(result.bills["amount"].sum(), abs=0.01)
+    assert all(0 <= e["rate"] <= 1 for e in s["error_rates"].values())
+    errs = error_counts(result)
+    assert (errs["refused"] <= errs["attempts"]).all()
+
+
+def test_campaign_switch_off_meets_r9_monthly_limit() -> None:
+    """A live event switches unlimited live groups on; switching them off in the same month is
+    refused (R9) and done on the 1st of the next month."""
+    sc = tiny(
+        population={"live": {"count": 6, "start_state": {"Pro": 1}, "event_prob_per_month": 1.0,
+                             "wtp_median": 100000}},
+        behaviour={"policies": {"deactivation": OFF, "packs_on_errors": OFF}},
+    )  # fmt: skip
+    c = run(sc).console_ops
+    camp = c[c["policy"] == "campaign_live"]
+    on = camp[(camp["live_unlimited"] == True) & camp["ok"]]  # noqa: E712
+    assert len(on) > 0
+    refused = camp[~camp["ok"]]
+    assert (refused["reason"] == "monthly_limit").all() and len(refused) > 0
+    off = camp[(camp["live_unlimited"] == False) & camp["ok"]]  # noqa: E712
+    assert (off["time"].dt.day == 1).any()
+
+
+# -- price response -------------------------------------------------------------------------------
+
+
+def _price_paths(cat) -> list[tuple[str, Decimal]]:
+    out = []
+    for name, ed in cat.editions.items():
+        for field in ("price_per_month", "prepaid_price_per_month"):
+            v = getattr(ed, field)
+            if v:
+                out.append((f"editions.{name}.{field}", v))
+        for pack in ("live_unlimited", "groups_per_user", "members_per_group"):
+            p = getattr(ed.packs, pack)
+            for opt, v in p.options.items() if p else ():
+                if v:
+                    out.append((f"editions.{name}.packs.{pack}.options.{str(opt).lower()}", v))
+        for kind in ("dau", "groups"):
+            b = getattr(ed.overage, kind)
+            if b and b.price_per_block:
+                out.append((f"editions.{name}.overage.{kind}.price_per_block", b.price_per_block))
+    return out
+
+
+def test_without_price_response_halving_prices_halves_bills_and_changes_no_operation() -> None:
+    cat = load_catalog()
+    even = {p: v - (v * 100 % 2) / 100 for p, v in _price_paths(cat)}  # even cents
+    base = {p: str(v) for p, v in even.items()}
+    half = {p: str(v / 2) for p, v in even.items()}
+    runs = [run(tiny(catalog={"overrides": o}, behaviour={"price_response": False}))
+            for o in (base, half)]  # fmt: skip
+    a, b = runs
+    for name in ("console_ops", "group_ops", "timeline", "usage", "purchases"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert len(a.bills) == len(b.bills) > 0
+    assert (a.bills["amount_minor"] > 0).all()
+    diff = (a.bills["amount_minor"] - 2 * b.bills["amount_minor"]).abs()
+    assert (diff <= 2).all()  # within a rounding cent of the halved line
+
+
+def _buyers(r, pack: str = "live_unlimited") -> int:
+    c = r.console_ops
+    bought = c[c["ok"] & (c[pack] == True)]  # noqa: E712
+    return bought.groupby(["replication", "app"]).ngroups
+
+
+def test_a_cheaper_pack_is_bought_by_no_fewer_apps() -> None:
+    """With price response and common random numbers, over replications: the unlimited-live
+    pack at 149.99 instead of 449.99 is bought by at least as many apps."""
+    sc = tiny(population={"live": {"count": 12, "start_state": {"Pro": 1}, "wtp_median": 700,
+                                   "live_rate": 0.3, "live_hours_median": 24}},
+              behaviour={"policies": {"campaign_live": OFF}}, mode="fast")  # fmt: skip
+    dear = run(sc, replications=3)
+    cheap_sc = {**sc, "catalog": {"overrides": {"editions.Pro.packs.live_unlimited.options.true":
+                                                 149.99}}}  # fmt: skip
+    cheap = run(cheap_sc, replications=3)
+    assert _buyers(cheap) >= _buyers(dear)
+    assert _buyers(cheap) > 0
+    # same demand: the DAU drawn are the same
+    assert (cheap.usage["dau"] + cheap.usage["dau_refused"]).sum() > 0
+
+
+def test_a_dearer_edition_delays_upgrades() -> None:
+    im = {"IM": 1.0}
+    sc = tiny(population={"social": {"count": 12, "start_state": im, "users0_median": 200},
+                          "game": {"count": 6, "start_state": im}},
+              behaviour={"policies": {"deactivation": OFF}})  # fmt: skip
+    first = []
+    for price in ("449.99", "1349.99"):
+        r = run(
+            {**sc, "catalog": {"overrides": {"editions.Pro.price_per_month": price}}},
+            replications=2,
+        )
+        c = r.console_ops
+        up = c[(c["op"] == "upgrade") & c["ok"] & (c["policy"] == "upgrade_on_errors")]
+        first.append((len(up), up["time"].astype("int64").mean() if len(up) else np.inf))
+    (n_cheap, t_cheap), (n_dear, t_dear) = first
+    assert n_dear <= n_cheap
+    assert n_dear < n_cheap or t_dear >= t_cheap
+
+
+def test_revenue_by_month_sums_bills(result) -> None:
+    rev = revenue_by_month(result)
+    assert rev.sum() == pytest.approx(result.bills["amount_minor"].sum() / 100)
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def test_cli_run_writes_tables_and_summary(tmp_path: Path, capsys) -> None:
+    parser = argparse.ArgumentParser()
+    cli_run.add_arguments(parser)
+    scen = tmp_path / "s.yaml"
+    scen.write_text(
+        "name: s\nstart: 2024-01-01\nhorizon_months: 1\nseed: 3\nmode: exact\n"
+        "population: {social: {count: 3}, game: {count: 1}}\n"
+    )
+    args = parser.parse_args(
+        [
+            str(scen),
+            "--out",
+            str(tmp_path / "out"),
+            "--mode",
+            "fast",
+            "--set",
+            "population.social.count=2",
+            "--seed",
+            "4",
+        ]
+    )
+    assert cli_run.run(args) == 0
+    out = capsys.readouterr().out
+    assert "fast mode, seed 4" in out and "wrote" in out
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert names == {f"{t}.parquet" for t in TABLES} | {"summary.json"}
+    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet")
+    assert usage["app"].nunique() <= 3
