@@ -12,20 +12,29 @@ EXAMPLE_OPS   := scenarios/examples/ops-example.csv
 EXAMPLE_USAGE := scenarios/examples/usage-example.csv
 RUN_OUT       := reports/baseline
 
-.PHONY: run replay-example test lint bench clean distclean
+.PHONY: run replay-example test lint bench browser clean distclean
 
 run: $(STAMP)
 	$(PY) -m sim run baseline --out $(RUN_OUT)
-	@echo "baseline outputs in $(RUN_OUT)/ (Parquet tables + summary.json)"
+	$(PY) -m sim report $(RUN_OUT)
+	@echo "baseline report: $(RUN_OUT)/report/report.html (tables: $(RUN_OUT)/)"
 
 replay-example: $(STAMP)
 	$(PY) -m sim replay $(EXAMPLE_OPS) --usage $(EXAMPLE_USAGE) --out reports/example-replay
 	@echo "outcomes written to reports/example-replay/outcomes.csv"
 
-test: $(TSTAMP)
+test: $(TSTAMP) browser
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m ruff format --check $(LINTED)
 	$(PY) -m pytest
+
+# tests/test_browser.py opens a report in Debian's chromium: install it when missing (as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for tests/test_browser.py"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "chromium is missing (needs root and apt-get): tests/test_browser.py will skip"; fi; }
 
 lint: $(TSTAMP)
 	$(PY) -m ruff check $(LINTED)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim import cli_run
+from sim import cli_report, cli_run
 from sim.errors import SimError
 
 PROG = "sim"
@@ -214,6 +214,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         run=_run_replay,
     ),
     Subcommand("run", cli_run.HELP, cli_run.add_arguments, cli_run.run, cli_run.DESCRIPTION),
+    *(Subcommand(*entry) for entry in cli_report.SUBCOMMANDS),
     Subcommand(
         "catalogs",
         help="list the catalogs that --catalog NAME can name",

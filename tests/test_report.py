@@ -1,0 +1,250 @@
+"""sim report, compare and batch on tiny real runs of the model (a few seconds each).
+
+What is checked: the files a report writes (HTML with every figure embedded, PNGs, CSVs), that
+it needs no network, that user text is escaped, that figures are byte-for-byte reproducible;
+that ``sim compare`` pairs runs of one population and refuses others (exit 2); that ``sim
+batch`` reports a failing scenario on its index without stopping the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fake_run import real_run, with_summary
+
+from sim import charts, cli, cli_report
+from sim.compare import build_compare, check_population, compare_runs
+from sim.errors import SimError
+from sim.report import build_report, load_run, write_report
+
+_BUILD = cli.build_parser
+FIGURES = {"revenue", "mrr_arpu", "error_rates", "lifecycle_flow", "upgrade_funnel",
+           "grandfathered", "top_error_apps", "changes_by_month"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny runs: the baseline, a what-if of the same population, the baseline with another
+    seed."""
+    d = tmp_path_factory.mktemp("runs")
+    return {
+        "base": real_run(d / "base"),
+        "whatif": real_run(d / "whatif", "whatif-pro-members-500"),
+        "seed7": real_run(d / "seed7", extra=("seed=7",), replications=1),
+    }
+
+
+@pytest.fixture(scope="module")
+def report_dir(runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    write_report(runs["base"], out)
+    return out
+
+
+@pytest.fixture
+def no_drawing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Figures are built but not drawn (a fixed 1-pixel PNG): for tests about the page, not the
+    figures, so they stay fast."""
+    pixel = bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+        "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
+    monkeypatch.setattr(charts, "png", lambda fig, dpi=charts.DPI: pixel)
+
+
+def main(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """``sim ARGV`` with the report subcommands registered (whether or not sim.cli has them)."""
+    names = {s.name for s in cli.SUBCOMMANDS}
+    extra = tuple(cli.Subcommand(*e) for e in cli_report.SUBCOMMANDS if e[0] not in names)
+    monkeypatch.setattr(cli, "build_parser", lambda: _BUILD(cli.SUBCOMMANDS + extra))
+    return cli.main(argv)
+
+
+# -- sim report ----------------------------------------------------------------------------------
+
+
+def test_report_writes_html_figures_and_tables(report_dir: Path) -> None:
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    pngs = {p.stem for p in (report_dir / "figures").glob("*.png")}
+    assert pngs == FIGURES
+    for p in (report_dir / "figures").glob("*.png"):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    headline = pd.read_csv(report_dir / "tables" / "headline.csv")
+    assert {"revenue_total", "mrr_last", "error_share", "upgrades"} <= set(headline["metric"])
+    assert (headline.loc[headline["metric"] == "apps", "mean"] == 10).all()
+    for name in ("revenue_by_month_edition_item", "error_rates_by_month", "lifecycle_flow",
+                 "top_error_apps", "upgrade_funnel"):  # fmt: skip
+        assert (report_dir / "tables" / f"{name}.csv").is_file()
+        assert f'href="tables/{name}.csv"' in html
+
+
+def test_report_needs_no_network(report_dir: Path) -> None:
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
+    assert "default-src 'none'" in html and "<script" not in html
+
+
+@pytest.mark.usefixtures("no_drawing")
+def test_report_escapes_user_text(runs: dict[str, Path], tmp_path: Path) -> None:
+    evil = "<script>alert('x')</script>"
+    run_dir = with_summary(runs["base"], tmp_path / "run", scenario=evil,
+                           description='<img src=x onerror="alert(1)"> & co')  # fmt: skip
+    html = build_report(load_run(run_dir)).html()
+    assert evil not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; co" in html
+
+
+def test_figures_are_reproducible_and_have_titles_labels_legends() -> None:
+    df = pd.DataFrame({"month": ["2024-01", "2024-02"], "edition": ["Pro", "Ultimate"],
+                       "item": ["edition", "edition"], "amount": [1.0, 2.0]})  # fmt: skip
+    fig = charts.revenue_over_time(df, "USD")
+    assert charts.png(fig) == charts.png(charts.revenue_over_time(df, "USD"))
+    assert fig.get_suptitle()
+    for ax in fig.axes:
+        assert ax.get_ylabel() and ax.get_legend() is not None
+    assert "USD" in fig.axes[0].get_ylabel()
+    empty = charts.error_rates_over_time(pd.DataFrame())
+    assert all(ax.get_legend() is not None and ax.get_ylabel() for ax in empty.axes)
+
+
+def test_every_figure_has_a_title_axis_labels_and_a_legend(
+    runs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    figures = []
+    monkeypatch.setattr(charts, "png", lambda fig, dpi=charts.DPI: figures.append(fig) or b"")
+    build_report(load_run(runs["base"]))
+    build_compare([load_run(runs["base"]), load_run(runs["whatif"])], ["a", "b"])
+    assert len(figures) == len(FIGURES) + 4
+    for fig in figures:
+        title = fig.get_suptitle()
+        assert title, fig
+        for ax in fig.axes:
+            assert ax.get_xlabel() and ax.get_ylabel(), title
+            assert ax.get_legend() is not None, title
+
+
+def test_colours_are_fixed_per_value() -> None:
+    assert charts.colour(charts.EDITION_COLOURS, "Pro") == charts.EDITION_COLOURS["Pro"]
+    assert charts.colour(charts.ERROR_COLOURS, 10037) == charts.ERROR_COLOURS["10037"]
+    assert charts.colour(charts.ERROR_COLOURS, "99999") == charts.colour({}, "99999")
+
+
+@pytest.mark.usefixtures("no_drawing")
+def test_cli_report_and_a_missing_run(runs: dict[str, Path], tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    shutil.copytree(runs["seed7"], tmp_path / "run")
+    assert main(["report", str(tmp_path / "run")], monkeypatch) == 0
+    assert (tmp_path / "run" / "report" / "report.html").is_file()
+    assert main(["report", str(tmp_path / "nope")], monkeypatch) == 2
+    assert "run directory" in capsys.readouterr().err
+
+
+# -- sim compare ---------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_drawing")
+def test_compare_same_population(runs: dict[str, Path], tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    out = tmp_path / "cmp"
+    assert main(["compare", str(runs["base"]), str(runs["whatif"]), "--out", str(out)],
+                monkeypatch) == 0  # fmt: skip
+    html = (out / "compare.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") == 4
+    h = pd.read_csv(out / "tables" / "headline_deltas.csv")
+    assert set(h["run"]) == {"whatif-pro-members-500"}
+    assert (h.loc[h["metric"] == "apps", "delta"] == 0).all()  # the same population
+    arche = pd.read_csv(out / "tables" / "revenue_by_archetype.csv")
+    assert set(arche["archetype"]) == {"social", "enterprise", "live", "community", "game"}
+    assert {"delta", "ci_low", "ci_high", "pct"} <= set(arche.columns)
+    assert (pd.read_csv(out / "tables" / "error_rate_deltas.csv")["n"] == 2).all()
+
+
+def test_compare_with_itself_gives_zero_deltas(runs: dict[str, Path]) -> None:
+    run = load_run(runs["base"])
+    t = compare_runs([run, run], ["a", "b"])
+    for name in ("headline_deltas", "revenue_by_archetype", "revenue_by_edition",
+                 "error_rate_deltas"):  # fmt: skip
+        assert (t[name]["delta"].fillna(0) == 0).all(), name
+
+
+def test_compare_refuses_another_population(runs: dict[str, Path], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    code = main(["compare", str(runs["base"]), str(runs["seed7"]), "--out", str(tmp_path)],
+                monkeypatch)  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "do not share a population" in err and "seed" in err
+    assert not (tmp_path / "compare.html").exists()
+
+
+def test_compare_uses_a_stated_population_hash(runs: dict[str, Path], tmp_path: Path) -> None:
+    a = load_run(with_summary(runs["base"], tmp_path / "a", population_hash="p1"))
+    b = load_run(with_summary(runs["base"], tmp_path / "b", population_hash="p2"))
+    with pytest.raises(SimError, match="population_hash"):
+        check_population([a, b], ["a", "b"])
+    assert check_population([a, a], ["a", "a"]) == [0, 1]
+
+
+# -- sim batch -----------------------------------------------------------------------------------
+
+TINY = """name: {name}
+description: a tiny <scenario> & co
+start: 2024-01-01
+horizon_months: 1
+seed: 3
+mode: fast
+population:
+  game: {{count: 2}}
+  social: {{count: 2}}
+"""
+
+
+@pytest.mark.usefixtures("no_drawing")
+def test_batch_reports_a_failure_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:  # fmt: skip
+    src = tmp_path / "scenarios"
+    src.mkdir()
+    (src / "a.yaml").write_text(TINY.format(name="a"), encoding="utf-8")
+    (src / "b-broken.yaml").write_text(TINY.format(name="b") + "colour: <blue>\n", encoding="utf-8")
+    (src / "c.yaml").write_text(TINY.format(name="c"), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["batch", str(src), "--out", str(out)], monkeypatch) == 2
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.count('<span class="ok">ok</span>') == 2
+    assert index.count('<a class="bad" href="#failed-b-broken">failed</a>') == 1
+    assert 'id="failed-b-broken"' in index
+    assert "colour" in index and "<blue>" not in index
+    for name in ("a", "c"):
+        assert f'href="{name}/report/report.html"' in index
+        assert (out / name / "report" / "report.html").is_file()
+        assert (out / name / "summary.json").is_file()
+
+
+def test_batch_runner_is_one_replaceable_call(tmp_path: Path) -> None:
+    src = tmp_path / "s"
+    src.mkdir()
+    (src / "x.yaml").write_text("anything", encoding="utf-8")
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("the model broke")
+
+    entries = cli_report.batch(src, tmp_path / "out", [], runner=boom)
+    assert len(entries) == 1 and "the model broke" in entries[0].error
+    assert "the model broke" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+def test_subcommands_fit_the_registry() -> None:
+    for entry in cli_report.SUBCOMMANDS:
+        sub = cli.Subcommand(*entry)
+        parser = argparse.ArgumentParser()
+        sub.add_arguments(parser)
+        assert callable(sub.run) and sub.help and sub.description
