@@ -273,10 +273,11 @@ def test_readme_sim_commands_run(capsys, tmp_path, monkeypatch, repo_root):
         if line.startswith("sim ")
     ]
     assert len(lines) >= 5
-    for i, line in enumerate(lines):
-        argv = shlex.split(line)[1:]
-        if "--out" in argv:
-            argv[argv.index("--out") + 1] = str(tmp_path / f"out{i}")
+    for line in lines:
+        # every path under reports/ (outputs, and runs that later lines read) goes to tmp_path
+        argv = [
+            str(tmp_path / a) if a.startswith("reports/") else a for a in shlex.split(line)[1:]
+        ]
         assert main(argv) == 0, f"{line}: {capsys.readouterr().err}"
 
 
