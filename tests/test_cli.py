@@ -275,9 +275,7 @@ def test_readme_sim_commands_run(capsys, tmp_path, monkeypatch, repo_root):
     assert len(lines) >= 5
     for line in lines:
         # every path under reports/ (outputs, and runs that later lines read) goes to tmp_path
-        argv = [
-            str(tmp_path / a) if a.startswith("reports/") else a for a in shlex.split(line)[1:]
-        ]
+        argv = [str(tmp_path / a) if a.startswith("reports/") else a for a in shlex.split(line)[1:]]
         assert main(argv) == 0, f"{line}: {capsys.readouterr().err}"
 
 
