@@ -96,7 +96,7 @@ def main() -> None:
     log = read_ops(ops, catalog.tz)
     t_read = time.perf_counter() - t0
     t0 = time.perf_counter()
-    codes, reasons, _ = _run(log, Engine(catalog))
+    codes, reasons, _, _ = _run(log, Engine(catalog))
     t_decide = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = sim.replay(ops, catalog)

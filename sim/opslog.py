@@ -98,8 +98,9 @@ def read_table(source: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFra
 
 
 def _clean(series: pd.Series) -> pd.Series:
-    """Values as stripped text, ``""`` where empty or missing (vectorised)."""
-    return series.astype("string").str.strip().fillna("").astype(object)
+    """Values as stripped text, ``""`` where empty or missing (vectorised, pandas' string dtype:
+    comparisons run in Arrow, and ``tolist()`` gives Python strings)."""
+    return series.astype("string").str.strip().fillna("")
 
 
 def _where(source: str, row: int) -> str:
@@ -142,19 +143,25 @@ def parse_times(series: pd.Series, tz: dt.tzinfo, source: str, column: str = "ti
                 "an ISO 8601 time (e.g. 2024-01-10T09:00:00 or 2024-01-10T09:00:00+08:00)"
             )
         if not utc:
-            parsed = _localize(parsed, tz, source, column)
+            parsed = _localize(parsed, tz, source, column, idx)
         out[idx] = parsed.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
     return out
 
 
-def _localize(times: pd.Series, tz: dt.tzinfo, source: str, column: str) -> pd.Series:
-    try:
-        return times.dt.tz_localize(tz, ambiguous="raise", nonexistent="raise")
-    except Exception as exc:  # pytz-style errors from pandas: a message, not a traceback
+def _localize(
+    times: pd.Series, tz: dt.tzinfo, source: str, column: str, rows: np.ndarray | None = None
+) -> pd.Series:
+    """Wall-clock times in ``tz`` -> aware; a time the zone skips (DST gap) or repeats (DST
+    fold) is an error naming its row (``rows`` maps positions of ``times`` to file rows)."""
+    local = times.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    bad = _first(local.isna().to_numpy() & times.notna().to_numpy())
+    if bad is not None:
+        row = bad if rows is None else int(rows[bad])
         raise InputError(
-            f"{source}: column '{column}': a local time does not exist or is ambiguous in "
-            f"{tz} ({exc}); give it an offset"
-        ) from None
+            f"{_where(source, row)}: column '{column}': {times.iloc[bad]} does not exist or is "
+            f"ambiguous in {tz} (a daylight-saving change); give it an offset"
+        )
+    return local
 
 
 def _parse_bool(v: str, source: str, row: int, column: str) -> bool:
@@ -196,7 +203,7 @@ def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
             "log needs time, app, op (and user, group, group_type, members, edition, "
             "live_unlimited, groups_per_user, members_per_group, months as ops need them)"
         )
-    empty = pd.Series([""] * len(raw), index=raw.index, dtype=object)
+    empty = pd.Series([""] * len(raw), index=raw.index, dtype="string")
     text = {c: _clean(raw[c]) for c in ("app", "op")}
     for c in OPTIONAL_COLUMNS:
         text[c] = _clean(raw[c]) if c in raw.columns else empty
