@@ -85,7 +85,8 @@ class ConsoleOps:
         """The configuration an upgrade/reconfiguration/purchase asks for, or a refusal reason.
 
         R2: four items. Items not named keep their current values unless the new edition does
-        not offer them; then the new edition's default applies, and a note says so.
+        not offer them; then the new edition's default applies, and a note says so. A kept value
+        that was free on the old edition but is a paid pack on the new one is noted too.
         """
         cat = self.catalog
         target = edition if edition is not None else app.edition
@@ -107,6 +108,10 @@ class ConsoleOps:
                 options[pack] = value
             elif current[pack] in offered and app.state.endswith("-postpaid"):
                 options[pack] = current[pack]
+                if cat.option_price(target, pack, current[pack]) > cat.option_price(
+                    app.edition, pack, current[pack]
+                ):  # e.g. Ultimate -> Pro keeps 2000 members: free before, a paid pack now
+                    notes.append(f"{pack} {current[pack]} kept: a paid pack on {target}")
             else:
                 default = cat.default_option(target, pack)
                 if app.state.endswith("-postpaid") and current[pack] != default:

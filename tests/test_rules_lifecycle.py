@@ -236,8 +236,12 @@ def test_r2_ultimate_to_pro_keeps_defaults_that_pro_offers():
     values unless the new edition does not offer them."""
     e = new_engine()
     ultimate_app(e)
-    ok(e.reconfigure(ns("2024-01-05T09:00"), "a", "Pro"))
+    out = e.reconfigure(ns("2024-01-05T09:00"), "a", "Pro")
+    ok(out)
     assert options(e, "a") == ("Pro-postpaid", "Pro", False, 1000, 2000)
+    # free on Ultimate, paid packs on Pro (R4): the note says so, so the cost is not silent
+    assert "groups_per_user 1000 kept: a paid pack on Pro" in out[2]
+    assert "members_per_group 2000 kept: a paid pack on Pro" in out[2]
 
 
 def test_r2_named_values_win_over_the_reset():
