@@ -1,7 +1,10 @@
 """Benchmark of the SimPy model: operations per second in each mode on the same scenario, their
-ratio, tenant-months per second and peak memory; then the fast mode alone at a larger size.
+ratio, tenant-months per second and peak memory; then the fast mode alone at a larger size, and
+what that gives, extrapolated linearly in tenant-months, for the target size (100,000 apps x 24
+months: under 10 minutes and 8 GB).
 
     .venv/bin/python benchmarks/bench_model.py [--tenants N] [--months M] [--fast-tenants N]
+                                               [--fast-months M] [--target-tenants N]
 
 Prints figures; asserts nothing (benchmarks are not tests). Peak memory is the process's
 maximum resident set size (``resource.getrusage``), measured in a fresh subprocess per run.
@@ -60,6 +63,7 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=3)
     ap.add_argument("--fast-tenants", type=int, default=2400, help="tenants, fast mode alone")
     ap.add_argument("--fast-months", type=int, default=24)
+    ap.add_argument("--target-tenants", type=int, default=100_000)
     args = ap.parse_args()
     exact = measure("exact", args.tenants, args.months)
     fast = measure("fast", args.tenants, args.months)
@@ -68,7 +72,14 @@ def main() -> None:
     ratio = (fast["ops"] / fast["wall_s"]) / (exact["ops"] / exact["wall_s"])
     print(f"fast / exact operations per second: {ratio:.1f}x (target 20x)")
     if args.fast_tenants:
-        show(measure("fast", args.fast_tenants, args.fast_months))
+        big = measure("fast", args.fast_tenants, args.fast_months)
+        show(big)
+        scale = args.target_tenants * args.fast_months / (big["tenants"] * big["months"])
+        print(
+            f"extrapolated to {args.target_tenants:,} tenants x {args.fast_months} months "
+            f"(linear in tenant-months): {big['wall_s'] * scale / 60:,.1f} min, "
+            f"peak memory {big['rss_mb'] * args.target_tenants / big['tenants'] / 1024:,.1f} GB"
+        )
 
 
 if __name__ == "__main__":

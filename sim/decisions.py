@@ -237,6 +237,7 @@ class Console:
         self.pre = candidates(catalog, tuple(catalog.transitions.buy_prepaid.to))
         self.priced = bool(behaviour.price_response)
         self.month_first: set[int] = set()
+        self._events: np.ndarray | None = None  # tenants x days, made on first use
 
     # -- applying an operation ---------------------------------------------------------------
     def apply(self, i: int, t_ns: int, op: str, policy: str, **kw: Any) -> bool:
@@ -312,6 +313,12 @@ class Console:
             params = getattr(self.pol, name)
             if params.enabled:
                 policy.decide(self, d, t_ns, u[:, k], params)
+
+    def events(self) -> np.ndarray:
+        """Tenants x days: an event's day (made once)."""
+        if self._events is None:
+            self._events = np.stack([t.event for t in self.tenants])
+        return self._events
 
     def needs(self, i: int) -> dict[str, Any]:
         """What the window's refusals say tenant ``i`` lacks."""
@@ -394,10 +401,14 @@ def _campaign(con: Console, d: int, t_ns: int, u: np.ndarray, p: CampaignParams)
                 con.campaign[i] = False
         elif con.state[i] != PRO:
             con.campaign[i] = False
+    if not con.tenants:
+        return
     price = float(con.catalog.option_price("Pro", "live_unlimited", True))
-    for i in np.flatnonzero(con.state == PRO).tolist():
+    ev = con.events()
+    starts = ev[:, d] & ~ev[:, d - 1] if d > 0 else ev[:, d]
+    for i in np.flatnonzero((con.state == PRO) & starts).tolist():
         t = con.tenants[i]
-        if not t.event[d] or (d > 0 and t.event[d - 1]) or con.config[i]["live_unlimited"]:
+        if con.config[i]["live_unlimited"]:
             continue
         cost = price * t.params.event_days / 30.0
         f = affordability(con.wtp[i] - con.spend[i], cost, con.b.elasticity) if con.priced else 1.0

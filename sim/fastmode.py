@@ -1,12 +1,29 @@
 """The ``fast`` mode: the same tenants, plans, decisions and rules as ``exact``, with the group
 operations decided in numpy batches instead of one SimPy event and one engine call each.
 
-How: day by day, the day's planned operations of all tenants are sorted by (tenant, time) and
-cut into *steps*: step ``r`` holds every tenant's ``r``-th operation of the day. A step has at
-most one operation per tenant, and tenants share no state, so a step is decided as one vector
-with no conflicts; steps run in order, so every tenant's operations are decided in its own time
-order, exactly as in ``exact``. Console operations (rare) still go through the engine via the
-shared :class:`~sim.decisions.Console`; the engine's timeline is what billing reads.
+How: plans are drawn for all live tenants at once (:func:`~sim.population.draw_plans`: each
+tenant from its own stream, the arithmetic vectorised per archetype) and held in one table.
+Day by day, the day's operations are sorted by (tenant, time), and each tenant's day is decided
+in one of two ways:
+
+- *static* days (most of them; :meth:`FastModel._static`): no outcome depends on the order of
+  the day's operations -- the tenant is blocked (60020); or the accounts are out of reach (even
+  if every new user of the day got one) or reached for good (they never decrease: every new
+  user is refused 70398), and the live groups, non-live groups and each user's groups are out of
+  reach even if every creation and join of the day that may succeed did; a group's joins then
+  succeed in time order until it is full, and are refused 10014 from then on. All such
+  tenant-days are decided together as a few vectors (:meth:`_bulk`): codes from the state at
+  the start of the day, groups' existence from the day's creations and dissolutions before each
+  operation, peaks of the group counts by running sums.
+- the others are cut into *steps*: step ``r`` holds every such tenant's ``r``-th operation of
+  the day. A step has at most one operation per tenant, and tenants share no state, so a step is
+  decided as one vector with no conflicts; steps run in order, so every tenant's operations are
+  decided in its own time order, exactly as in ``exact``; once fewer than ``MIN_WIDTH`` tenants
+  remain, the rest one by one in plain Python (:meth:`_tail`).
+
+Console operations (rare) still go through the engine via the shared
+:class:`~sim.decisions.Console`; the engine's timeline is what billing reads. Memberships of
+dissolved groups are dropped at month starts (:meth:`_compact`).
 
 The group-operation rules are re-implemented here in vectorised form, for the operations the
 plans contain (register, create without invited members, join a non-live group, dissolve), in
@@ -14,7 +31,7 @@ the engine's order (``sim.limits``): app state (60020; deactivated tenants stop)
 (10059) -> accounts (70398) -> live groups (10036) / non-live groups (10058) -> group full
 (10014, R5 caps per type) -> user's groups (10037, non-live only). Limits bind new actions only
 (R12); dissolving a group gives back its members' counts. ``tests/test_model_modes.py`` checks
-that both modes give identical tables on the same seed.
+that both modes give identical tables on the same seed, and so does each path of this one.
 
 Outputs: ``group_ops`` as counts per (tenant, day, op, error code).
 """
@@ -26,18 +43,22 @@ from typing import Any
 import numpy as np
 
 from sim.catalog import GROUP_TYPES, Catalog
-from sim.decisions import ATTEMPTS, CODE_COL, CODES, GONE, LAPSED, Console, Stats
-from sim.engine import Engine
+from sim.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED
 from sim.limits import GROUP_CODES
-from sim.model import Horizon, Progress, Raw, decision_uniforms, make_tenants
-from sim.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, take_month
+from sim.model import ModelBase, Progress, Raw, decision_uniforms
+from sim.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, draw_plans
 
 BIG = np.iinfo(np.int64).max // 4
 MIN_WIDTH = 64
+PLAN_CHUNK = 1000
+"""Tenants whose plans are drawn in one call (bounds the memory the drawing takes)."""
 """A step with fewer tenants than this is cheaper one operation at a time (:meth:`_tail`)."""
 REASON_OF = {code: reason for reason, code in GROUP_CODES.items()}
 _CODE_LIST = np.array([0, *sorted(REASON_OF)], dtype=np.int64)
 _COMMUNITY = GROUP_TYPES.index("Community")
+_ONE = np.int32(1)  # (np.add.at is fast when the value has the array's dtype)
+_COL_OF = np.array([CODE_COL.get(int(c), -1) for c in _CODE_LIST], dtype=np.int64)
+"""Column of :class:`~sim.decisions.Stats` counting each code of ``_CODE_LIST`` (-1: none)."""
 
 
 class _Grow:
@@ -87,7 +108,7 @@ def limits_of(catalog: Catalog, config: dict[str, Any], state: int) -> tuple[Any
     )
 
 
-class FastModel:
+class FastModel(ModelBase):
     """Plays a scenario's replication with vectorised group operations (see the module doc)."""
 
     def __init__(
@@ -97,16 +118,8 @@ class FastModel:
         replication: int = 0,
         progress: Progress | None = None,
     ) -> None:
-        self.sc, self.catalog, self.rep, self.progress = scenario, catalog, replication, progress
-        self.h = Horizon.of(scenario.start, scenario.horizon_months, catalog)
-        self.tenants = make_tenants(scenario, replication, self.h)
+        super().__init__(scenario, catalog, replication, progress)
         n = len(self.tenants)
-        self.engine = Engine(catalog)
-        self.stats = Stats(n, scenario.behaviour.window_days)
-        self.console = Console(
-            self.tenants, catalog, scenario.behaviour, self.engine, self.stats, self.h.start_ns
-        )
-        self.console.month_first = set(self.h.month_first.tolist())
         # per tenant
         self.user_off = np.r_[0, np.cumsum([t.users[-1] for t in self.tenants])].astype(np.int64)
         self.ucount = np.full(int(self.user_off[-1]), -1, dtype=np.int32)  # -1: unregistered
@@ -117,12 +130,17 @@ class FastModel:
         self.caps = np.zeros((n, len(GROUP_TYPES)), dtype=np.int64)
         self.community, self.blocked, self.hard = z(bool), z(), z()
         self.dau = np.stack([t.dau for t in self.tenants]).astype(np.int64) if n else None
+        for i, t in enumerate(self.tenants):
+            t.dau = self.dau[i]  # one copy: the tenants' rows of the table
         # groups (global ids) and memberships (a linked list per group)
-        self.g = _Grow(alive=bool, size=np.int64, owner=np.int64, head=np.int64)
-        self.m = _Grow(user=np.int64, next=np.int64)
-        self.segs: list[tuple[list[int], list[int]]] = [([], []) for _ in range(n)]
-        self.out: list[np.ndarray] = []
+        uid = np.int32 if self.user_off[-1] < 2**31 else np.int64
+        self.g = _Grow(alive=bool, size=np.int32, owner=uid, head=np.int64)
+        self.m = _Grow(user=uid, next=np.int64, group=np.int64)
+        self.pending: dict[str, np.ndarray] = {}  # drawn, not yet played: sorted by day
+        self.out: list[tuple[np.ndarray, np.ndarray]] = []  # per day: keys, counts
         self.n_ops = 0
+        self.n_bulk = self.n_stepped = 0  # planned operations decided by each path
+        self.use_bulk = True  # False: every tenant-day in steps (for the tests)
         self.min_width = MIN_WIDTH
 
     # -- limits ------------------------------------------------------------------------------
@@ -144,43 +162,83 @@ class FastModel:
             self.community[i], self.blocked[i], self.hard[i] = comm, blocked, hard
         con.changed.clear()
 
+    def _compact(self) -> None:
+        """Drop the memberships of dissolved groups (when they are most of them)."""
+        m, g = self.m, self.g.a
+        n = m.n
+        if n < 1 << 16:
+            return
+        keep = g["alive"][m.a["group"][:n]]
+        kept = int(keep.sum())
+        if kept > n // 2:
+            return
+        new_of = np.cumsum(keep) - 1
+        for k in ("user", "group", "next"):
+            m.a[k][:kept] = m.a[k][:n][keep]
+        nxt = m.a["next"][:kept]
+        nxt[nxt >= 0] = new_of[nxt[nxt >= 0]]  # a member's next is in the same group
+        alive = np.flatnonzero(g["alive"][: self.g.n])
+        head = g["head"][alive]
+        g["head"][alive] = np.where(head >= 0, new_of[np.maximum(head, 0)], -1)
+        m.n = kept
+
     # -- plans -------------------------------------------------------------------------------
     def _month(self, days: np.ndarray) -> dict[str, np.ndarray]:
-        """Every live tenant's operations of the month, global ids, sorted (day, tenant, t)."""
-        h, con, parts = self.h, self.console, []
+        """Every live tenant's operations of the month, global ids, sorted by day; within a
+        day, a tenant's rows in (time, draw order) once sorted stably by time (:meth:`_day`),
+        the order of :func:`~sim.population.take_month`."""
+        h, con = self.h, self.console
         draw = h.plan_days(int(h.month_of_day[days[0]]))
-        for i, t in enumerate(self.tenants):
-            if con.state[i] == GONE:
-                continue
-            before = t.next_group
-            plan = take_month(t, draw, h.day_s, h.day_s[days[-1] + 1], h.day_s[-1])
-            locs, globs = self.segs[i]
-            if t.next_group > before:
-                locs.append(before)
-                globs.append(self.g.n)
-                self.g.reserve(t.next_group - before)
-                self.g.n += t.next_group - before
-            grp = plan["group"]
-            has = grp >= 0
-            k = np.searchsorted(np.asarray(locs, dtype=np.int64), grp[has], "right") - 1
-            gglob = np.full(len(grp), -1, dtype=np.int64)
-            gglob[has] = np.asarray(globs, dtype=np.int64)[k] + grp[has] - np.asarray(locs)[k]
-            parts.append(
-                {
-                    "tenant": np.full(len(grp), i, dtype=np.int64),
-                    "t": plan["t"],
-                    "op": plan["op"],
-                    "user": plan["user"] + self.user_off[i],
-                    "group": gglob,
-                    "gtype": plan["gtype"],
-                }
-            )
-        if not parts:
+        if len(draw):
+            alive = np.flatnonzero(con.state != GONE)
+            parts = [
+                self._draw(alive[k : k + PLAN_CHUNK], draw)
+                for k in range(0, len(alive), PLAN_CHUNK)
+            ]
+            if self.pending:
+                parts.insert(0, self.pending)
+            self.pending = {}
+            if parts:
+                # column by column, freeing as we go: the table is the largest thing held
+                new = {c: np.concatenate([p.pop(c) for p in parts]) for c in list(parts[0])}
+                del parts
+                # by day (a stable radix sort of int16), keeping a tenant's rows in draw order,
+                # the pending ones (drawn before) first; :meth:`_day` sorts a day by (tenant,
+                # time)
+                order = np.argsort(new["day"], kind="stable")
+                for c in list(new):
+                    new[c] = new[c][order]
+                self.pending = new
+        pend = self.pending
+        if not pend:
             return {}
-        plan = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
-        plan["day"] = np.searchsorted(h.day_s, plan["t"], "right") - 1
-        order = np.argsort(plan["day"], kind="stable")
-        return {c: a[order] for c, a in plan.items()}
+        cut = int(np.searchsorted(pend["day"], days[-1] + 1))
+        self.pending = {c: a[cut:].copy() for c, a in pend.items()}  # frees the rest later
+        return {c: a[:cut] for c, a in pend.items()}
+
+    def _draw(self, idx: np.ndarray, draw: np.ndarray) -> dict[str, np.ndarray]:
+        """The plans of tenants ``idx`` for the days ``draw``, global ids, compact."""
+        h = self.h
+        ts = [self.tenants[i] for i in idx.tolist()]
+        before = np.array([t.next_group for t in ts], dtype=np.int64)
+        drawn = draw_plans(ts, draw, h.day_s, h.day_s[-1], sort=False)
+        n_new = np.array([t.next_group for t in ts], dtype=np.int64) - before
+        g0 = self.g.n + np.cumsum(n_new) - n_new
+        self.g.reserve(int(n_new.sum()))
+        self.g.n += int(n_new.sum())
+        loc = drawn["tenant"]
+        grp = drawn["group"]
+        ten = idx[loc]
+        i4 = np.int32 if max(self.g.n, int(self.user_off[-1])) < 2**31 else np.int64
+        return {  # compact: the pending operations of every tenant are held at once
+            "t": drawn["t"],
+            "tenant": ten.astype(np.int32),
+            "op": drawn["op"].astype(np.int8),
+            "user": (drawn["user"] + self.user_off[ten]).astype(i4),
+            "group": np.where(grp >= 0, grp - before[loc] + g0[loc], -1).astype(i4),
+            "gtype": drawn["gtype"].astype(np.int8),
+            "day": (np.searchsorted(h.day_s, drawn["t"], "right") - 1).astype(np.int16),
+        }
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> Raw:
@@ -208,6 +266,7 @@ class FastModel:
             if d == h.month_first[m]:
                 days = np.arange(d, h.month_first[m + 1])
                 u = decision_uniforms(self.tenants, len(days))
+                self._compact()
                 plan = self._month(days)
                 bounds = np.searchsorted(plan["day"], np.arange(d, days[-1] + 2)) if plan else None
                 if self.progress is not None:
@@ -266,16 +325,23 @@ class FastModel:
         if not self.out:
             z = np.zeros(0, dtype=np.int64)
             return {"tenant": z, "day": z, "op": z, "error_code": z, "reason": z, "count": z}
-        keys = np.concatenate(self.out)
-        uniq, count = np.unique(keys, return_counts=True)
+        # one array at a time (this table is large): sorted by (tenant, day, op, code)
+        out, self.out = self.out, []
+        keys = np.concatenate([k for k, _ in out])
+        count = np.concatenate([c for _, c in out])
+        del out
+        order = np.argsort(keys)  # distinct: a day's keys are, and the day is in the key
+        keys = keys[order]
+        count = count[order]
+        del order
         nc = len(_CODE_LIST)
-        code_i = uniq % nc
-        op = uniq // nc % 4
-        rest = uniq // (nc * 4)
-        day = rest % self.h.n_days
-        tenant = rest // self.h.n_days
+        code_i = (keys % nc).astype(np.int8)
+        op = (keys // nc % 4).astype(np.int8)
+        keys //= nc * 4
+        day = (keys % self.h.n_days).astype(np.int32)
+        keys //= self.h.n_days
         return {
-            "tenant": tenant,
+            "tenant": keys.astype(np.int32),
             "day": day,
             "op": op,
             "error_code": _CODE_LIST[code_i],
@@ -283,21 +349,220 @@ class FastModel:
             "count": count,
         }
 
-    # -- one day, in steps -------------------------------------------------------------------
+    # -- one day ----------------------------------------------------------------------------
     def _day(self, d: int, p: dict[str, np.ndarray], alive: np.ndarray) -> None:
-        keep = alive[p["tenant"]]
-        p = {c: a[keep] for c, a in p.items()}
-        n = len(p["t"])
+        keep = np.flatnonzero(alive[p["tenant"]])
+        # (tenant, time); ties in draw order (stable)
+        keep = keep[np.lexsort((p["t"][keep], p["tenant"][keep]))]
+        p = {c: a[keep].astype(np.int64) for c, a in p.items() if c not in ("t", "day")}
+        n = len(p["tenant"])
         if n == 0:
             return
         ten = p["tenant"]
+        cols = (ten, p["op"], p["user"], p["group"], p["gtype"])
+        code = np.full(n, -1, dtype=np.int64)  # -1: not attempted
+        easy = self._static(*cols) if self.use_bulk else np.zeros(n, dtype=bool)
+        idx = np.flatnonzero(easy)
+        if len(idx):
+            code[idx] = self._bulk(*(c[idx] for c in cols))
+            self.n_bulk += len(idx)
+        idx = np.flatnonzero(~easy)
+        if len(idx):
+            code[idx] = self._steps(*(c[idx] for c in cols))
+            self.n_stepped += len(idx)
+        done = code >= 0
+        self.n_ops += int(done.sum())
+        ci = np.searchsorted(_CODE_LIST, code[done])
+        nc = len(_CODE_LIST)
+        per_tenant = 4 * nc  # (op, code) of a tenant
+        counts = np.bincount(ten[done] * per_tenant + p["op"][done] * nc + ci)
+        small = np.flatnonzero(counts)
+        keys = (small // per_tenant * self.h.n_days + d) * per_tenant + small % per_tenant
+        self.out.append((keys, counts[small].astype(np.int32)))
+        today = self.stats.today
+        today[:, ATTEMPTS] += np.bincount(ten[done], minlength=len(today))
+        lim = _COL_OF[ci] >= 0
+        np.add.at(today.reshape(-1), ten[done][lim] * today.shape[1] + _COL_OF[ci[lim]], 1)
+
+    def _static(
+        self, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
+    ) -> np.ndarray:
+        """Per operation: can its tenant's day be decided in one go (:meth:`_bulk`)? True when
+        the tenant is blocked (60020), or when the accounts are either out of reach (even if
+        every distinct new user of the day that may get one did) or reached for good (accounts
+        never decrease: every new user is refused 70398), and the live groups, non-live groups
+        and each user's groups are out of reach even if every creation and join of the day that
+        may succeed did. Group sizes need no condition: then a group's joins succeed in time
+        order until it is full, and are refused 10014 from then on. The other tenant-days go
+        step by step (:meth:`_steps`)."""
+        nt = len(self.accounts)
+        blocked = self.blocked[ten] > 0
+        cnt = self.ucount[uu]
+        is_c, is_j = op == CREATE, op == JOIN
+        live = ty == LIVE_TYPE
+        refused = is_c & (ty == _COMMUNITY) & ~self.community[ten]  # 10059, static
+        newu = (cnt < 0) & (op != DISSOLVE) & ~refused
+        sat = self.accounts >= self.lim_acc  # accounts never decrease
+        refused |= newu & sat[ten]  # 70398, static
+        may = ~refused & ~blocked  # operations that may succeed
+        newu &= may
+        new_users, first = np.unique(uu[newu], return_index=True)
+        bad = self.accounts + np.bincount(ten[newu][first], minlength=nt) > self.lim_acc
+        bad &= ~sat
+        lc = may & is_c & live
+        bad |= self.live + np.bincount(ten[lc], minlength=nt) > self.lim_live
+        nc = may & is_c & ~live
+        bad |= self.nonlive + np.bincount(ten[nc], minlength=nt) > self.lim_nonlive
+        # users' non-live groups
+        counted = may & (nc | (is_j & ~live))
+        if counted.any():
+            users, first, k = np.unique(uu[counted], return_index=True, return_counts=True)
+            tu = ten[counted][first]
+            over = np.maximum(self.ucount[users], 0) + k > self.gpu[tu]
+            bad[tu[over]] = True
+        # group sizes need no check: with the users' groups out of reach, a group's joins are
+        # refused 10014 from the first that finds it full on (:meth:`_bulk`)
+        return ~bad[ten]
+
+    def _bulk(
+        self, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
+    ) -> np.ndarray:
+        """Decide the operations of static tenant-days (:meth:`_static`) at once, sorted by
+        (tenant, time): the same rules as :meth:`_step` with every order-dependent check known
+        to pass, so an outcome depends only on the state at the start of the day."""
+        g, mem = self.g.a, self.m
+        n = len(ten)
+        pos = np.arange(n)
+        cnt = self.ucount[uu]
+        is_c, is_j, is_d = op == CREATE, op == JOIN, op == DISSOLVE
+        live = ty == LIVE_TYPE
+        blocked = self.blocked[ten]
+        code = np.where(blocked > 0, blocked, 0)
+        code[(code == 0) & is_c & (ty == _COMMUNITY) & ~self.community[ten]] = 10059
+        newu = (cnt < 0) & ~is_d
+        code[(code == 0) & newu & (self.accounts[ten] >= self.lim_acc[ten])] = 70398
+        # which groups exist when a join or dissolve comes: at the start of the day, or
+        # created (successfully) earlier in the day; not after a dissolve
+        has_g = is_j | is_d
+        gsafe = np.where(has_g, gg, 0)
+        exists = g["alive"][gsafe] & has_g
+        c_ok = is_c & (code == 0)
+        if c_ok.any():
+            cg, cp = gg[c_ok], pos[c_ok]
+            o = np.argsort(cg)
+            cg, cp = cg[o], cp[o]
+            i = np.minimum(np.searchsorted(cg, gg), len(cg) - 1)
+            exists |= has_g & (cg[i] == gg) & (cp[i] < pos)
+        if is_d.any():
+            dd = is_d & exists
+            dg, dp = gg[dd], pos[dd]
+            o = np.argsort(dg)
+            dg, dp = dg[o], dp[o]
+            if len(dg):
+                i = np.minimum(np.searchsorted(dg, gg), len(dg) - 1)
+                exists &= ~(has_g & (dg[i] == gg) & (dp[i] < pos))
+        code[has_g & ~exists] = -1
+        # 10014: a join succeeds while the group is below its cap; the users' groups being out
+        # of reach, every join that gets this far succeeds until then, and the others fail
+        jn = np.flatnonzero((code == 0) & is_j)
+        if len(jn):
+            o = jn[np.argsort(gg[jn], kind="stable")]  # by group, then time
+            go = gg[o]
+            start = np.flatnonzero(np.r_[True, go[1:] != go[:-1]])
+            rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
+            cap = self.caps[ten[o], ty[o]]
+            size = np.maximum(g["size"][go], 1)
+            code[o[size + rank >= cap]] = 10014
+        ok = code == 0
+        # apply: accounts
+        new_acc = ok & newu
+        if new_acc.any():
+            users, first = np.unique(uu[new_acc], return_index=True)
+            self.ucount[users] = 0
+            self.accounts += np.bincount(ten[new_acc][first], minlength=len(self.accounts))
+        inc = ok & (is_c | is_j) & ~live
+        if inc.any():
+            np.add.at(self.ucount, uu[inc], _ONE)
+        c_ok = ok & is_c
+        if c_ok.any():
+            gi = gg[c_ok]
+            g["alive"][gi] = True
+            g["size"][gi] = 1
+            g["owner"][gi] = uu[c_ok]
+            g["head"][gi] = -1
+        j_ok = ok & is_j
+        if j_ok.any():
+            gi = gg[j_ok]
+            o = np.argsort(gi, kind="stable")
+            gi = gi[o]
+            k = len(gi)
+            mem.reserve(k)
+            slots = np.arange(mem.n, mem.n + k)
+            mem.a["user"][slots] = uu[j_ok][o]
+            mem.a["group"][slots] = gi
+            first = np.r_[True, gi[1:] != gi[:-1]]
+            last = np.r_[gi[1:] != gi[:-1], True]
+            prev = np.r_[-1, slots[:-1]]
+            mem.a["next"][slots] = np.where(first, g["head"][gi], prev)
+            g["head"][gi[last]] = slots[last]
+            mem.n += k
+            np.add.at(g["size"], gi, _ONE)
+        d_ok = ok & is_d
+        if d_ok.any():
+            gi = gg[d_ok]
+            g["alive"][gi] = False
+            nl = gi[~live[d_ok]]
+            np.add.at(self.ucount, g["owner"][nl], -_ONE)
+            self._release(g["head"][nl])
+        # group counts and their peaks over the day
+        dl = np.where(c_ok & live, 1, 0) - np.where(d_ok & live, 1, 0)
+        dn = np.where(c_ok & ~live, 1, 0) - np.where(d_ok & ~live, 1, 0)
+        if (c_ok | d_ok).any():
+            starts = np.flatnonzero(np.r_[True, ten[1:] != ten[:-1]])
+            ts = ten[starts]
+            run_l = np.cumsum(dl)
+            run_t = run_l + np.cumsum(dn)
+            seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+            base_l = run_l[starts] - dl[starts]
+            base_t = run_t[starts] - dl[starts] - dn[starts]
+            run_l = run_l - base_l[seg]
+            run_t = run_t - base_t[seg]
+            top_l = np.maximum.reduceat(run_l, starts)
+            top_t = np.maximum.reduceat(run_t, starts)
+            lv0, tot0 = self.live[ts], self.live[ts] + self.nonlive[ts]
+            self.peak_live[ts] = np.maximum(self.peak_live[ts], lv0 + top_l)
+            self.peak_groups[ts] = np.maximum(self.peak_groups[ts], tot0 + top_t)
+            self.live[ts] += np.add.reduceat(dl, starts)
+            self.nonlive[ts] += np.add.reduceat(dn, starts)
+        return code
+
+    def _release(self, cur: np.ndarray) -> None:
+        """Give back one group each to the members of the lists starting at ``cur``."""
+        users, nxt = self.m.a["user"], self.m.a["next"]
+        cur = cur[cur >= 0]
+        while len(cur) > 16:
+            np.add.at(self.ucount, users[cur], -_ONE)
+            cur = nxt[cur]
+            cur = cur[cur >= 0]
+        ucount = self.ucount
+        for m in cur.tolist():
+            while m >= 0:
+                ucount[users[m]] -= 1
+                m = int(nxt[m])
+
+    def _steps(
+        self, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
+    ) -> np.ndarray:
+        """Operations sorted by (tenant, time), decided in steps: step ``r`` holds every
+        tenant's ``r``-th operation; the busiest tenants' tail one by one (:meth:`_tail`)."""
+        n = len(ten)
         first = np.r_[True, ten[1:] != ten[:-1]]
         start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
         rank = np.arange(n) - start
         order = np.argsort(rank, kind="stable")
         cuts = np.searchsorted(rank[order], np.arange(int(rank.max()) + 2))
-        code = np.full(n, -1, dtype=np.int64)  # -1: not attempted
-        cols = (p["tenant"], p["op"], p["user"], p["group"], p["gtype"])
+        code = np.full(n, -1, dtype=np.int64)
+        cols = (ten, op, uu, gg, ty)
         for r in range(len(cuts) - 1):
             idx = order[cuts[r] : cuts[r + 1]]
             if len(idx) < self.min_width:  # few tenants left: finish them one by one
@@ -306,24 +571,7 @@ class FastModel:
                 code[rest] = self._tail(*(c[rest] for c in cols))
                 break
             code[idx] = self._step(*(c[idx] for c in cols))
-        done = code >= 0
-        self.n_ops += int(done.sum())
-        ci = np.searchsorted(_CODE_LIST, code[done])
-        nc = len(_CODE_LIST)
-        self.out.append(((ten[done] * self.h.n_days + d) * 4 + p["op"][done]) * nc + ci)
-        today = self.stats.today
-        np.add.at(today, (ten[done], ATTEMPTS), 1)
-        lim = np.isin(code, CODES) & done
-        np.add.at(
-            today,
-            (
-                ten[lim],
-                np.array([CODE_COL.get(int(c), 0) for c in _CODE_LIST])[
-                    np.searchsorted(_CODE_LIST, code[lim])
-                ],
-            ),
-            1,
-        )
+        return code
 
     def _step(
         self, ti: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
@@ -394,6 +642,7 @@ class FastModel:
             m.reserve(k)
             slots = np.arange(m.n, m.n + k)
             m.a["user"][slots] = uu[j_ok]
+            m.a["group"][slots] = gi
             m.a["next"][slots] = g["head"][gi]
             g["head"][gi] = slots
             m.n += k
@@ -510,6 +759,7 @@ class FastModel:
             mem.reserve(1)
             slot = mem.n
             mem.a["user"][slot] = u
+            mem.a["group"][slot] = grp
             mem.a["next"][slot] = head[grp]
             head[grp] = slot
             mem.n += 1

@@ -62,6 +62,20 @@ def _reset_note(pack: str, old: Any, target: str, default: Any, cat: Any) -> str
     return f"{pack} {old} is not offered on {target}: set to its default {default}"
 
 
+def _packs(live_unlimited: Any, groups_per_user: Any, members_per_group: Any) -> dict[str, Any]:
+    """The pack items an operation names (None: not named), keyed as in :data:`PACKS`."""
+    return {
+        "live_unlimited": live_unlimited,
+        "groups_per_user": groups_per_user,
+        "members_per_group": members_per_group,
+    }
+
+
+def _current(app: _App) -> dict[str, Any]:
+    """The app's pack items now."""
+    return _packs(app.live_unlimited, app.groups_per_user, app.members_per_group)
+
+
 @dataclass(frozen=True)
 class _Choice:
     edition: str
@@ -94,11 +108,7 @@ class ConsoleOps:
             return "invalid_option"
         options: dict[str, Any] = {}
         notes: list[str] = []
-        current = {
-            "live_unlimited": app.live_unlimited,
-            "groups_per_user": app.groups_per_user,
-            "members_per_group": app.members_per_group,
-        }
+        current = _current(app)
         for pack in PACKS:
             offered = cat.offered(target, pack)
             value = named.get(pack)
@@ -150,11 +160,7 @@ class ConsoleOps:
             return _refuse("wrong_state")
         if edition not in self._to["upgrade"]:
             return _refuse("invalid_option")
-        named = {
-            "live_unlimited": live_unlimited,
-            "groups_per_user": groups_per_user,
-            "members_per_group": members_per_group,
-        }
+        named = _packs(live_unlimited, groups_per_user, members_per_group)
         choice = self._choose(a, edition, named)
         if isinstance(choice, str):
             return _refuse(choice)
@@ -181,11 +187,7 @@ class ConsoleOps:
             return _refuse("wrong_state")
         if edition is not None and edition not in self._to["reconfigure"]:
             return _refuse("invalid_option")
-        named = {
-            "live_unlimited": live_unlimited,
-            "groups_per_user": groups_per_user,
-            "members_per_group": members_per_group,
-        }
+        named = _packs(live_unlimited, groups_per_user, members_per_group)
         choice = self._choose(a, edition, named)
         if isinstance(choice, str):
             return _refuse(choice)
@@ -196,11 +198,7 @@ class ConsoleOps:
             if a.changes.get(("edition", month), 0) >= tr.edition_changes_per_month:
                 return _refuse("monthly_limit", "edition already changed this month")
             changed.append("edition")
-        current = {
-            "live_unlimited": a.live_unlimited,
-            "groups_per_user": a.groups_per_user,
-            "members_per_group": a.members_per_group,
-        }
+        current = _current(a)
         for pack in PACKS:
             if named[pack] is not None and named[pack] != current[pack]:
                 if a.changes.get((pack, month), 0) >= tr.pack_changes_per_month:
@@ -245,11 +243,7 @@ class ConsoleOps:
             return _refuse("wrong_state")
         if edition not in self._to["buy_prepaid"] or months < 1:
             return _refuse("invalid_option")
-        named = {
-            "live_unlimited": live_unlimited,
-            "groups_per_user": groups_per_user,
-            "members_per_group": members_per_group,
-        }
+        named = _packs(live_unlimited, groups_per_user, members_per_group)
         choice = self._choose(a, edition, named)
         if isinstance(choice, str):
             return _refuse(choice)
@@ -266,15 +260,5 @@ class ConsoleOps:
             return a
         if _base(a) not in self._from["deactivate"]:
             return _refuse("wrong_state")
-        self._set_config(
-            t,
-            a,
-            "Deactivated",
-            a.edition,
-            {
-                "live_unlimited": a.live_unlimited,
-                "groups_per_user": a.groups_per_user,
-                "members_per_group": a.members_per_group,
-            },
-        )
+        self._set_config(t, a, "Deactivated", a.edition, _current(a))
         return OK

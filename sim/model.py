@@ -159,7 +159,28 @@ USAGE_COLUMNS = (
 OPS_COLUMNS = ("t_ns", "tenant", "op", "gtype", "user", "group", "error_code", "reason")
 
 
-class ExactModel:
+class ModelBase:
+    """What both modes set up for a replication: horizon, tenants, engine, decisions."""
+
+    def __init__(
+        self,
+        scenario: Any,
+        catalog: Catalog,
+        replication: int = 0,
+        progress: Progress | None = None,
+    ) -> None:
+        self.sc, self.catalog, self.rep, self.progress = scenario, catalog, replication, progress
+        self.h = Horizon.of(scenario.start, scenario.horizon_months, catalog)
+        self.tenants = make_tenants(scenario, replication, self.h)
+        self.engine = Engine(catalog)
+        self.stats = Stats(len(self.tenants), scenario.behaviour.window_days)
+        self.console = Console(
+            self.tenants, catalog, scenario.behaviour, self.engine, self.stats, self.h.start_ns
+        )
+        self.console.month_first = set(self.h.month_first.tolist())
+
+
+class ExactModel(ModelBase):
     """Plays a scenario's replication with SimPy; every operation through the engine."""
 
     def __init__(
@@ -169,19 +190,8 @@ class ExactModel:
         replication: int = 0,
         progress: Progress | None = None,
     ) -> None:
-        self.sc = scenario
-        self.catalog = catalog
-        self.rep = replication
-        self.progress = progress
-        self.h = Horizon.of(scenario.start, scenario.horizon_months, catalog)
-        self.tenants = make_tenants(scenario, replication, self.h)
+        super().__init__(scenario, catalog, replication, progress)
         n = len(self.tenants)
-        self.engine = Engine(catalog)
-        self.stats = Stats(n, scenario.behaviour.window_days)
-        self.console = Console(
-            self.tenants, catalog, scenario.behaviour, self.engine, self.stats, self.h.start_ns
-        )
-        self.console.month_first = set(self.h.month_first.tolist())
         self.env = simpy.Environment()
         self.ops = _Columns(OPS_COLUMNS)
         self.usage = _Columns(USAGE_COLUMNS)

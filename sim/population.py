@@ -202,52 +202,131 @@ def month_plan(
     t: Tenant, days: np.ndarray, day_start: np.ndarray, horizon_s: float
 ) -> dict[str, np.ndarray]:
     """The tenant's operations drawn for the groups created and users arriving on ``days``
-    (one calendar month), from its activity stream; sorted by time. Joins and dissolutions may
-    fall in later months; nothing after ``horizon_s`` is kept (it is still drawn).
+    (one or more calendar months), from its activity stream; in draw order. Joins and
+    dissolutions may fall in later months; nothing after ``horizon_s`` is kept (it is still
+    drawn). The same as :func:`draw_plans` for this tenant alone.
 
     Columns: ``t`` (seconds since the start), ``op`` (REGISTER..DISSOLVE), ``user``, ``group``
     (per-tenant numbers), ``gtype`` (index in GROUP_TYPES), ``seq`` (tie-break: draw order).
     """
-    p, rng = t.params, t.streams["activity"]
-    n_days = len(days)
+    out = draw_plans([t], days, day_start, horizon_s)
+    del out["tenant"]
+    return out
+
+
+def draw_plans(
+    tenants: list[Tenant],
+    days: np.ndarray,
+    day_start: np.ndarray,
+    horizon_s: float,
+    sort: bool = True,
+) -> dict[str, np.ndarray]:
+    """:func:`month_plan` of many tenants at once, with a ``tenant`` column (index in
+    ``tenants``), sorted by tenant and, within a tenant, in draw order (``sort=False``: a
+    tenant's rows are still in draw order, but interleaved with the other tenants').
+
+    Each tenant draws from its own activity stream, in the same order and amounts whoever else
+    is drawn with it (per-tenant calls of its generator, each for all of the block's days);
+    what is computed from the draws is computed for all tenants of an archetype at once."""
+    parts, idx = [], []
+    by_arch: dict[str, list[int]] = {}
+    for i, t in enumerate(tenants):
+        by_arch.setdefault(t.archetype, []).append(i)
+    for members in by_arch.values():
+        ts = [tenants[i] for i in members]
+        parts.append(_draw_archetype(ts, days, day_start, horizon_s, sort))
+        idx.append(np.asarray(members, dtype=np.int64))
+    if len(parts) == 1:
+        out = parts[0]
+        out["tenant"] = idx[0][out["tenant"]]
+        return out
+    out = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    out["tenant"] = np.concatenate([m[p["tenant"]] for m, p in zip(idx, parts, strict=True)])
+    if not sort:
+        return out
+    order = np.argsort(out["tenant"], kind="stable")
+    return {c: a[order] for c, a in out.items()}
+
+
+def _draw_archetype(
+    ts: list[Tenant], days: np.ndarray, day_start: np.ndarray, horizon_s: float, sort: bool
+) -> dict[str, np.ndarray]:
+    p = ts[0].params
+    n_t, n_days = len(ts), len(days)
     base = day_start[days]
+    lo = max(int(days[0]) - 1, 0)
+    users = np.stack([t.users[lo : int(days[-1]) + 1] for t in ts])
+    u_days = users[:, days - lo]
+    prev = np.where(days > 0, users[:, np.maximum(days - 1, 0) - lo], 0)
+    new = u_days - prev
+    dau = np.stack([t.dau[days] for t in ts]).astype(float)
+    live_mult = np.where(np.stack([t.event[days] for t in ts]), p.event_live_multiplier, 1.0)
+    lam_c = p.create_rate * dau
+    lam_l = p.live_rate * dau * live_mult
+    n_reg = new.sum(axis=1).tolist()
+    # the draws, tenant by tenant: first what fixes the number of groups and their sizes...
+    rngs = [t.streams["activity"] for t in ts]
+    reg_u, n_create, n_live, r3, life = [], [], [], [], []
+    for i, rng in enumerate(rngs):
+        reg_u.append(rng.random(n_reg[i]))
+        nc = rng.poisson(lam_c[i])
+        n_create.append(nc)
+        n_live.append(rng.poisson(lam_l[i]))
+        k = int(nc.sum())
+        r3.append(rng.random(3 * k).reshape(3, k))  # times, types, sizes
+        if p.lifetime_days > 0:
+            life.append(rng.exponential(p.lifetime_days, k))
+    n_create_m = np.stack(n_create)
+    n_live_m = np.stack(n_live)
+    k_t = n_create_m.sum(axis=1)
+    kl_t = n_live_m.sum(axis=1)
+    k = int(k_t.sum())
+    c_td = np.repeat(np.arange(n_t * n_days), n_create_m.ravel())
+    c_ten, c_day = c_td // n_days, c_td % n_days
+    rc = np.concatenate(r3, axis=1) if r3 else np.zeros((3, 0))
+    n_users = u_days[c_ten, c_day]
+    size = np.floor(p.size_min * rc[2] ** (-1.0 / p.size_alpha))
+    size = np.minimum(np.minimum(size, p.size_max), n_users).astype(np.int64).clip(1)
+    c_first = np.cumsum(k_t) - k_t
+    size_cs = np.r_[0, np.cumsum(size)]
+    cand_n = (size_cs[c_first + k_t] - size_cs[c_first]).tolist()
+    # ...then members, join times, live groups
+    r2, rl, hours_sn = [], [], []
+    kl_list = kl_t.tolist()
+    for i, rng in enumerate(rngs):
+        r2.append(rng.random(2 * cand_n[i]).reshape(2, cand_n[i]))  # members, join times
+        rl.append(rng.random(2 * kl_list[i]).reshape(2, kl_list[i]))  # start, host
+        hours_sn.append(rng.standard_normal(kl_list[i]))
     # registrations: the day's new users, at uniform times (users0 at the start, before all)
-    prev = np.where(days > 0, t.users[np.maximum(days - 1, 0)], 0)
-    new = t.users[days] - prev
-    reg_day = np.repeat(np.arange(n_days), new)
-    reg_user = np.arange(len(reg_day)) - np.repeat(np.cumsum(new) - new, new) + np.repeat(prev, new)
-    reg_u = rng.random(len(reg_day))
-    reg_t = np.where(days[reg_day] == 0, 0.5, 1.0 + reg_u * (DAY_S - 2)) + base[reg_day]
+    flat = new.ravel()
+    reg_td = np.repeat(np.arange(n_t * n_days), flat)
+    reg_ten, reg_day = reg_td // n_days, reg_td % n_days
+    reg_user = np.arange(len(reg_td)) - np.repeat(np.cumsum(flat) - flat, flat)
+    reg_user = reg_user + np.repeat(prev.ravel(), flat)
+    reg_u_a = np.concatenate(reg_u)
+    reg_t = np.where(days[reg_day] == 0, 0.5, 1.0 + reg_u_a * (DAY_S - 2)) + base[reg_day]
     # non-live groups
-    dau = t.dau[days].astype(float)
-    n_create = rng.poisson(p.create_rate * dau)
-    live_mult = np.where(t.event[days], p.event_live_multiplier, 1.0)
-    n_live = rng.poisson(p.live_rate * dau * live_mult)
     names = [k for k, w in sorted(p.group_types.items()) if w > 0]
     weights = np.array([p.group_types[k] for k in names], dtype=float)
     codes = np.array([TYPE_CODE[k] for k in names], dtype=np.int64)
-    k = int(n_create.sum())
-    c_day = np.repeat(np.arange(n_days), n_create)
-    c_t = base[c_day] + 1.0 + rng.random(k) * (DAY_S - 2)
+    c_t = base[c_day] + 1.0 + rc[0] * (DAY_S - 2)
     c_type = (
         codes[
-            np.searchsorted(np.cumsum(weights) / weights.sum(), rng.random(k), "right").clip(
+            np.searchsorted(np.cumsum(weights) / weights.sum(), rc[1], "right").clip(
                 0, len(codes) - 1
             )
         ]
         if k
         else _EMPTY_I
     )
-    n_users = t.users[days][c_day]
-    size = np.floor(p.size_min * rng.random(k) ** (-1.0 / p.size_alpha))
-    size = np.minimum(np.minimum(size, p.size_max), n_users).astype(np.int64).clip(1)
-    life = (
-        rng.exponential(p.lifetime_days, k) * DAY_S if p.lifetime_days > 0 else np.full(k, np.inf)
-    )
+    life_a = np.concatenate(life) * DAY_S if p.lifetime_days > 0 else np.full(k, np.inf)
+    next_group = np.array([t.next_group for t in ts], dtype=np.int64)
+    c_gid = next_group[c_ten] + np.arange(k) - c_first[c_ten]
     # owner first, then members, by activity weight; repeats dropped (first draw kept)
     cand_g = np.repeat(np.arange(k), size)
-    cand_u = _pick_users(rng.random(len(cand_g)), n_users[cand_g], p.activity_exponent)
-    fill_u = rng.random(len(cand_g))
+    r2a = np.concatenate(r2, axis=1) if r2 else np.zeros((2, 0))
+    cand_u = _pick_users(r2a[0], n_users[cand_g], p.activity_exponent)
+    fill_u = r2a[1]
     key = cand_g * (int(n_users.max()) + 1 if k else 1) + cand_u
     _, first = np.unique(key, return_index=True)
     keep = np.zeros(len(cand_g), dtype=bool)
@@ -255,40 +334,55 @@ def month_plan(
     pos = np.arange(len(cand_g)) - np.repeat(np.cumsum(size) - size, size)
     owner_row = keep & (pos == 0)
     join_row = keep & (pos > 0)
-    gid = t.next_group + cand_g
     j_t = c_t[cand_g] + fill_u * p.fill_days * DAY_S
-    join_row &= j_t < c_t[cand_g] + life[cand_g]  # members join only while the group exists
+    join_row &= j_t < c_t[cand_g] + life_a[cand_g]  # members join only while the group exists
     owner = cand_u[owner_row]
-    d_t = c_t + life
+    d_t = c_t + life_a
     has_d = d_t < horizon_s
     # live groups
-    kl = int(n_live.sum())
-    l_day = np.repeat(np.arange(n_days), n_live)
-    l_t = base[l_day] + 1.0 + rng.random(kl) * (DAY_S - 2)
-    host = _pick_users(rng.random(kl), t.users[days][l_day], p.activity_exponent)
-    hours = p.live_hours_median * np.exp(0.5 * rng.standard_normal(kl))
+    kl = int(kl_t.sum())
+    l_td = np.repeat(np.arange(n_t * n_days), n_live_m.ravel())
+    l_ten, l_day = l_td // n_days, l_td % n_days
+    rla = np.concatenate(rl, axis=1) if rl else np.zeros((2, 0))
+    l_t = base[l_day] + 1.0 + rla[0] * (DAY_S - 2)
+    host = _pick_users(rla[1], u_days[l_ten, l_day], p.activity_exponent)
+    hours = p.live_hours_median * np.exp(0.5 * np.concatenate(hours_sn))
     l_end = l_t + hours * 3600.0
-    lid = t.next_group + k + np.arange(kl)
-    t.next_group += k + kl
+    l_first = np.cumsum(kl_t) - kl_t
+    lid = next_group[l_ten] + k_t[l_ten] + np.arange(kl) - l_first[l_ten]
+    for t, n in zip(ts, (k_t + kl_t).tolist(), strict=True):
+        t.next_group += n
+    j_g = cand_g[join_row]
+    n_j, n_d = len(j_g), int(has_d.sum())
     cols = {
+        "tenant": [reg_ten, c_ten, c_ten[j_g], c_ten[has_d], l_ten, l_ten],
         "t": [reg_t, c_t, j_t[join_row], d_t[has_d], l_t, l_end],
-        "op": [np.full(len(reg_t), REGISTER), np.full(k, CREATE), np.full(int(join_row.sum()), JOIN),
-               np.full(int(has_d.sum()), DISSOLVE), np.full(kl, CREATE), np.full(kl, DISSOLVE)],
+        "op": [np.full(len(reg_t), REGISTER), np.full(k, CREATE), np.full(n_j, JOIN),
+               np.full(n_d, DISSOLVE), np.full(kl, CREATE), np.full(kl, DISSOLVE)],
         "user": [reg_user, owner, cand_u[join_row], owner[has_d], host, host],
-        "group": [np.full(len(reg_t), -1), t.next_group - k - kl + np.arange(k), gid[join_row],
-                  (t.next_group - k - kl + np.arange(k))[has_d], lid, lid],
-        "gtype": [np.full(len(reg_t), -1), c_type, c_type[cand_g[join_row]], c_type[has_d],
+        "group": [np.full(len(reg_t), -1), c_gid, c_gid[j_g], c_gid[has_d], lid, lid],
+        "gtype": [np.full(len(reg_t), -1), c_type, c_type[j_g], c_type[has_d],
                   np.full(kl, LIVE_TYPE), np.full(kl, LIVE_TYPE)],
     }  # fmt: skip
-    out = {
-        c: np.concatenate([np.asarray(a, dtype=np.float64 if c == "t" else np.int64) for a in v])
-        for c, v in cols.items()
-    }
-    keep_t = out["t"] < horizon_s
-    out = {c: a[keep_t] for c, a in out.items()}
-    n = len(out["t"])
-    out["seq"] = t.next_seq + np.arange(n, dtype=np.int64)
-    t.next_seq += n
+    # nothing after the horizon; ``seq`` numbers a tenant's rows in draw order (the order of
+    # the components above, each sorted by tenant)
+    seq_next = np.array([t.next_seq for t in ts], dtype=np.int64)
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in (*cols, "seq")}
+    for j in range(len(cols["t"])):
+        keep = cols["t"][j] < horizon_s
+        ten = cols["tenant"][j][keep]
+        for c, v in cols.items():
+            parts[c].append(np.asarray(v[j][keep], dtype=np.float64 if c == "t" else np.int64))
+        counts = np.bincount(ten, minlength=n_t)
+        rank = np.arange(len(ten)) - np.repeat(np.cumsum(counts) - counts, counts)
+        parts["seq"].append(seq_next[ten] + rank)
+        seq_next += counts
+    for t, n in zip(ts, seq_next.tolist(), strict=True):
+        t.next_seq = n
+    out = {c: np.concatenate(v) for c, v in parts.items()}
+    if sort and n_t > 1:
+        order = np.argsort(out["tenant"], kind="stable")
+        out = {c: a[order] for c, a in out.items()}
     return out
 
 

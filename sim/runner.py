@@ -37,7 +37,7 @@ import pandas as pd
 from sim.catalog import GROUP_TYPES, Catalog
 from sim.model import ExactModel, Progress, Raw
 from sim.population import OPS
-from sim.replayer import timeline_frame
+from sim.replayer import PURCHASE_COLUMNS, timeline_frame
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
 
 TABLES = ("console_ops", "group_ops", "timeline", "usage", "purchases", "bills")
@@ -166,17 +166,6 @@ def _usage_frame(raw: Raw) -> pd.DataFrame:
         "dau_refused": u["dau_refused"], "groups": u["groups"], "live_groups": u["live_groups"],
     })  # fmt: skip
     return df.sort_values(["app", "date"], kind="stable").reset_index(drop=True)
-
-
-PURCHASE_COLUMNS = (
-    "app",
-    "time",
-    "edition",
-    "live_unlimited",
-    "groups_per_user",
-    "members_per_group",
-    "months",
-)
 
 
 def _purchases(console: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:

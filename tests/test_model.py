@@ -15,7 +15,7 @@ import pytest
 from sim import cli_run
 from sim.catalog_files import load_catalog
 from sim.model import Horizon, decision_uniforms, make_tenants
-from sim.population import take_month
+from sim.population import PLAN_MONTHS, draw_plans, month_plan, take_month
 from sim.runner import TABLES, error_counts, revenue_by_month, run, write
 from sim.scenario import scenario_from_dict
 
@@ -152,6 +152,26 @@ def test_a_tenants_streams_do_not_depend_on_the_others() -> None:
     b = {t.app: t for t in make_tenants(big, 0, h)}
     for app in ("social-0000", "social-0005", "game-0002"):
         assert np.array_equal(a[app].dau, b[app].dau)
+
+
+def test_plans_drawn_together_are_the_plans_drawn_alone() -> None:
+    """Per-tenant streams: drawing every tenant's plan in one call (the fast mode) gives each
+    tenant the plan it draws alone (the exact mode), block after block."""
+    sc = scenario_from_dict(tiny(horizon_months=4))
+    cat = load_catalog()
+    h = Horizon.of(sc.start, sc.horizon_months, cat)
+    together, alone = make_tenants(sc, 0, h), make_tenants(sc, 0, h)
+    for m in (0, PLAN_MONTHS):
+        days = h.plan_days(m)
+        p = draw_plans(together[::-1], days, h.day_s, h.day_s[-1])  # any order of tenants
+        assert (np.diff(p["tenant"]) >= 0).all()
+        for j, t in enumerate(alone[::-1]):
+            q = month_plan(t, days, h.day_s, h.day_s[-1])
+            rows = p["tenant"] == j
+            assert rows.sum() == len(q["t"]) > 0
+            for col in q:
+                assert np.array_equal(p[col][rows], q[col]), (t.app, col)
+    assert [t.next_seq for t in together] == [t.next_seq for t in alone]
 
 
 def test_replications_add_a_replication_column() -> None:

@@ -1,11 +1,13 @@
 """The two fidelity modes agree.
 
 The ``fast`` mode draws the same plans and takes the same decisions as ``exact``, and decides
-each tenant's operations in the same order under the same rules (vectorised across tenants).
-So the agreement asked for -- each error code's rate and each month's revenue statistically
+each tenant's operations in the same order under the same rules (vectorised across tenants:
+whole tenant-days at once where no outcome depends on the order, step by step elsewhere). So
+the agreement asked for -- each error code's rate and each month's revenue statistically
 indistinguishable over replications -- is checked here in its strongest form: on the same
 scenario and seed, per replication, they are *equal* (tolerance zero), and so are every
-aggregated operation count, the console log, the timeline, the usage and the bills.
+aggregated operation count, the console log, the timeline, the usage and the bills. Both of
+the fast mode's paths are exercised, and each alone gives the same tables.
 """
 
 from __future__ import annotations
@@ -14,7 +16,28 @@ import pandas as pd
 import pytest
 from test_model import limits_scenario, tiny
 
+from sim import runner
+from sim.fastmode import FastModel
 from sim.runner import error_counts, revenue_by_month, run
+
+PATHS: list[tuple[int, int]] = []
+
+
+class _Counted(FastModel):
+    """The fast mode, recording how many operations each path decided."""
+
+    def run(self):
+        raw = super().run()
+        PATHS.append((self.n_bulk, self.n_stepped))
+        return raw
+
+
+class _Stepped(_Counted):
+    """The fast mode with every tenant-day decided in steps (no bulk path)."""
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.use_bulk = False
 
 
 def _counts(r) -> pd.DataFrame:
@@ -41,9 +64,18 @@ def test_fast_equals_exact_over_replications() -> None:
     assert exact.summary["group_operations"] == fast.summary["group_operations"] > 1000
 
 
-def test_fast_equals_exact_where_every_free_tier_limit_binds() -> None:
-    exact, _ = _agree(limits_scenario())
+def test_fast_equals_exact_where_every_free_tier_limit_binds(monkeypatch) -> None:
+    PATHS.clear()
+    monkeypatch.setitem(runner.MODES, "fast", _Counted)
+    exact, fast = _agree(limits_scenario())
     assert {70398, 10058, 10036, 10037, 10014, 10059, 72000} <= set(exact.group_ops["error_code"])
+    ((bulk, stepped),) = PATHS
+    assert bulk > 1000 and stepped > 1000  # both paths decided many operations
+    monkeypatch.setitem(runner.MODES, "fast", _Stepped)
+    steps_only = run(limits_scenario(), mode="fast")
+    assert PATHS[-1][0] == 0
+    for name in ("group_ops", "console_ops", "timeline", "usage", "bills"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(steps_only, name), obj=name)
 
 
 @pytest.mark.parametrize("seed", [21, 22])
