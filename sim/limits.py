@@ -120,7 +120,9 @@ class GroupOps:
         users = a.users
         invited = [m for m in dict.fromkeys(members) if m != user] if members else []
         if a.lim_accounts is not None:
-            new = (user not in users) + sum(1 for m in invited if m not in users)
+            new = user not in users
+            for m in invited:
+                new += m not in users
             if new and len(users) + new > a.lim_accounts:
                 return ACCOUNT_LIMIT
         live = gt.live

@@ -23,7 +23,7 @@ from sim.catalog_files import load_catalog
 from sim.engine import Engine
 from sim.errors import InputError
 from sim.limits import OK
-from sim.opslog import OpsLog, read_ops, read_usage
+from sim.opslog import OPS, OpsLog, read_ops, read_usage
 
 TIMELINE_COLUMNS = (
     "app",
@@ -82,36 +82,43 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
     user_id = {name: k for k, name in enumerate(user_names.tolist())}
 
     def members(i: int) -> tuple[int, ...]:
-        return tuple(user_id.setdefault(m, len(user_id)) for m in c["members"][i])
+        names = c["members"][i]
+        return tuple(user_id.setdefault(m, len(user_id)) for m in names) if names else ()
 
+    join_k, create_k, leave_k, register_k, dissolve_k = (
+        OPS.index(op)
+        for op in ("join_group", "create_group", "leave_group", "register_user", "dissolve_group")
+    )
     rows = zip(
         order.tolist(),
         log.t_ns[order].tolist(),
-        np.asarray(c["op"], dtype=object)[order].tolist(),
+        pd.Index(OPS).get_indexer(pd.Series(c["op"], dtype=object))[order].tolist(),
         apps,
         users,
         groups,
         strict=True,
     )
     join, create, leave = engine.join_group, engine.create_group, engine.leave_group
-    for i, t, op, app, user, group in rows:
-        if op == "join_group":
+    for i, t, k, app, user, group in rows:
+        if k == join_k:
             out = join(t, app, user, group)
-        elif op == "create_group":
+        elif k == create_k:
             created.add((app, group))
             out = create(t, app, user, group, c["group_type"][i], members(i))
-        elif op == "leave_group":
+        elif k == leave_k:
             out = leave(t, app, user, group)
-        elif op == "register_user":
+        elif k == register_k:
             out = engine.register_user(t, app, user)
-        elif op == "dissolve_group":
+        elif k == dissolve_k:
             out = engine.dissolve_group(t, app, user, group)
         else:
-            out = _console(engine, op, t, app, c, i)
+            out = _console(engine, OPS[k], t, app, c, i)
         if out is not OK and out[0] == 10010 and (app, group) not in created:
             _never_created(log, i)  # a group no earlier create_group row names: a malformed log
         outs[i] = out
-    codes, reasons, notes = (list(col) for col in zip(*outs, strict=True)) if outs else ([], [], [])
+    codes = [o[0] for o in outs]  # (zip(*outs) would build a million-argument call)
+    reasons = [o[1] for o in outs]
+    notes = [o[2] for o in outs]
     return codes, reasons, notes, app_names
 
 
@@ -161,7 +168,8 @@ def timeline_frame(rows: list[tuple[Any, ...]], catalog: Catalog) -> pd.DataFram
 
 def _purchases(log: OpsLog, ok: np.ndarray, catalog: Catalog) -> pd.DataFrame:
     c = log.columns
-    idx = [i for i, op in enumerate(c["op"]) if op == "buy_prepaid" and ok[i]]
+    bought = (pd.Series(c["op"], dtype=object) == "buy_prepaid").to_numpy() & ok
+    idx = np.flatnonzero(bought).tolist()
     if not idx:
         return pd.DataFrame({k: pd.Series(dtype=object) for k in PURCHASE_COLUMNS})
     df = pd.DataFrame(
@@ -200,7 +208,7 @@ def replay(
     engine = Engine(cat)
     codes, reasons, notes, app_names = _run(log, engine)
     outcomes = log.raw.copy()
-    ok = np.array([r == "" for r in reasons], dtype=bool)
+    ok = np.asarray(reasons, dtype=object) == ""
     outcomes["ok"] = ok
     outcomes["error_code"] = np.array(codes, dtype="int64")
     outcomes["reason"] = pd.Series(reasons, dtype=object)
