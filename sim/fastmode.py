@@ -485,11 +485,7 @@ class FastModel(ModelBase):
             np.add.at(self.ucount, uu[inc], _ONE)
         c_ok = ok & is_c
         if c_ok.any():
-            gi = gg[c_ok]
-            g["alive"][gi] = True
-            g["size"][gi] = 1
-            g["owner"][gi] = uu[c_ok]
-            g["head"][gi] = -1
+            self._found(gg[c_ok], uu[c_ok])
         j_ok = ok & is_j
         if j_ok.any():
             gi = gg[j_ok]
@@ -535,6 +531,14 @@ class FastModel(ModelBase):
             self.live[ts] += np.add.reduceat(dl, starts)
             self.nonlive[ts] += np.add.reduceat(dn, starts)
         return code
+
+    def _found(self, gi: np.ndarray, owners: np.ndarray) -> None:
+        """Groups ``gi`` created by ``owners``: alive, one member, no joined members yet."""
+        g = self.g.a
+        g["alive"][gi] = True
+        g["size"][gi] = 1
+        g["owner"][gi] = owners
+        g["head"][gi] = -1
 
     def _release(self, cur: np.ndarray) -> None:
         """Give back one group each to the members of the lists starting at ``cur``."""
@@ -622,11 +626,7 @@ class FastModel(ModelBase):
         self.ucount[uu] = np.where(new_acc, 0, cnt) + (ok & counted)
         c_ok = ok & is_create
         if c_ok.any():
-            gi = gg[c_ok]
-            g["alive"][gi] = True
-            g["size"][gi] = 1
-            g["owner"][gi] = uu[c_ok]
-            g["head"][gi] = -1
+            self._found(gg[c_ok], uu[c_ok])
             lv = live[c_ok]
             t_c = ti[c_ok]
             self.live[t_c] += lv
