@@ -181,26 +181,15 @@ class Engine(ConsoleOps, GroupOps):
         for app in self.apps.values():
             if app.state == "Trial-prepaid" and app.prepaid_until != _NEVER:
                 rows.append(self._row(app, app.start, app.prepaid_until))
+                d = self._defaults("Trial")  # what _lapse would set at the expiry
                 rows.append(
-                    (
-                        app.name,
-                        app.prepaid_until,
-                        None,
-                        "Trial-lapsed",
-                        False,
-                        *self._trial_caps(),
-                        "Trial",
-                        None,
-                    )
-                )
+                    (app.name, app.prepaid_until, None, "Trial-lapsed", d["live_unlimited"],
+                     d["groups_per_user"], d["members_per_group"], "Trial", None)
+                )  # fmt: skip
             else:
                 rows.append(self._row(app, app.start, None))
         rows.sort(key=lambda r: (r[0], r[1]))
         return rows
-
-    def _trial_caps(self) -> tuple[int, int]:
-        d = self._defaults("Trial")
-        return d["groups_per_user"], d["members_per_group"]
 
     # -- shared by the operation mixins --------------------------------------------------------
     def _group_app(self, t: int, app_name: str) -> _App | tuple[int, str, str]:

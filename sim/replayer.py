@@ -213,7 +213,8 @@ def replay(
     outcomes["error_code"] = np.array(codes, dtype="int64")
     outcomes["reason"] = pd.Series(reasons, dtype=object)
     outcomes["note"] = pd.Series(notes, dtype=object)
-    timeline = timeline_frame([(app_names[r[0]], *r[1:]) for r in engine.timeline()], cat)
+    named = sorted(((app_names[r[0]], *r[1:]) for r in engine.timeline()), key=lambda r: r[:2])
+    timeline = timeline_frame(named, cat)  # sorted by app name, then start (docs/design.md)
     purchases = _purchases(log, ok, cat)
     bills = _bill(timeline, purchases, usage_df, cat, log)
     return ReplayResult(

@@ -500,3 +500,17 @@ def test_catalog_zone_decides_what_a_time_without_offset_means():
     tl = replay(ops(create("2024-07-10T09:00")), overrides=["timezone=Europe/Berlin"]).timeline
     assert int(tl["start"].iloc[0].value) == ns("2024-07-10T07:00:00Z")
     assert str(tl["start"].dt.tz) == "Europe/Berlin"
+
+
+def test_timeline_is_sorted_by_app_name_then_start():
+    """docs/design.md: the timeline is sorted by (app, start), whatever order apps first
+    appear in the log (the replay hands the engine int ids in order of appearance)."""
+    log = ops(
+        {"time": "2024-01-01T09:00", "app": "zeta", "op": "create_app"},
+        {"time": "2024-01-02T09:00", "app": "alpha", "op": "create_app"},
+        {"time": "2024-01-03T09:00", "app": "zeta", "op": "upgrade", "edition": "Pro"},
+        {"time": "2024-01-04T09:00", "app": "mid", "op": "create_app"},
+    )
+    tl = replay(log).timeline
+    assert tl["app"].tolist() == ["alpha", "mid", "zeta", "zeta"]
+    assert tl.loc[tl["app"] == "zeta", "state"].tolist() == ["IM", "Pro-postpaid"]
