@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from sim.catalog import Catalog, catalog_from_dict
-from sim.errors import CatalogError
+from sim.errors import CatalogError, SimError
 
 DEFAULT_CATALOG = "tencent-intl-2022"
 REMOVE = "__remove__"
@@ -79,19 +79,20 @@ def _unshared(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, error: type[SimError], what: str) -> dict[str, Any]:
+    """A YAML file that must hold a mapping (a catalog, a scenario), with no node shared
+    between two places (YAML anchors), so that an override of one never changes the other.
+    Problems raise ``error`` naming the file, and the line and column where YAML says."""
     try:
         data = _unshared(yaml.safe_load(path.read_text(encoding="utf-8")))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise CatalogError(
-            f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})"
-        ) from None
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        raise error(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
     except OSError as exc:
-        raise CatalogError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise error(f"{path}: cannot be read ({exc.strerror})") from None
     if not isinstance(data, dict):
-        raise CatalogError(f"{path}: a catalog is a YAML mapping (got {type(data).__name__})")
+        raise error(f"{path}: a {what} is a YAML mapping (got {type(data).__name__})")
     return data
 
 
@@ -113,7 +114,7 @@ def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
         chain = " -> ".join(str(p) for p in (*seen, path))
         raise CatalogError(f"{path}: field 'extends': circular chain {chain}")
-    data = _read_yaml(path)
+    data = read_yaml_mapping(path, CatalogError, "catalog")
     parent = data.pop("extends", None)
     if parent is None:
         return data

@@ -35,7 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.catalog import Catalog
-from sim.catalog_files import DEFAULT_CATALOG, apply_overrides, load_catalog
+from sim.catalog_files import DEFAULT_CATALOG, apply_overrides, load_catalog, read_yaml_mapping
 from sim.decisions import POLICIES, Behaviour
 from sim.errors import CatalogError, ScenarioError
 from sim.population import ARCHETYPES, ArchetypeParams
@@ -254,14 +254,5 @@ def load_scenario(ref: str | Path, overrides: Iterable[str] = ()) -> Scenario:
             f"scenario {str(ref)!r} not found; known scenarios: "
             f"{', '.join(known) or 'none'}; or give a path to a .yaml file"
         )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        raise ScenarioError(
-            f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})"
-        ) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: a scenario is a YAML mapping (got {type(data).__name__})")
+    data = read_yaml_mapping(path, ScenarioError, "scenario")
     return scenario_from_dict(data, source=str(path), base_dir=path.parent, overrides=overrides)
