@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from sim.calendar import add_months_anchor, month_index
 from sim.catalog import PACKS
+from sim.limits import OK
 
 if TYPE_CHECKING:
     from sim.engine import _App
 
-OK: tuple[int, str, str] = (0, "", "")
 
 CONSOLE_REASONS = (
     "wrong_state",

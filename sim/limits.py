@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sim.engine import _App
 
 OK: tuple[int, str, str] = (0, "", "")
+"""The outcome of every operation that succeeds without a note (one shared object)."""
 
 # Group-operation refusals: (Tencent error code, reason) -- RULES.md
 DEACTIVATED = (60016, "deactivated", "")
