@@ -42,62 +42,81 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="fidelity mode (default: the scenario's)",
     )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default="auto",
+        metavar="N",
+        help="processes playing the run's shards (default auto: one per CPU for a large run, "
+        "else 1; 0: one per CPU)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-class _Bar:
-    """A one-line progress bar on stderr, drawn only on a terminal."""
+def _workers(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number >= 0 (0: one per CPU) or 'auto'")
+    return n
 
-    def __init__(self, replications: int) -> None:
-        self.reps = replications
-        self.rep = 0
-        self.last = 0
+
+class Bar:
+    """A one-line progress bar: tenant-months done, elapsed time and an estimate of the rest.
+    Drawn on ``stream`` (a terminal), at most every 0.1 s by :mod:`sim.shards`."""
+
+    def __init__(self, stream: Any, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
         self.t0 = time.perf_counter()
+        self.drawn = False
 
-    def __call__(self, month: int, months: int) -> None:
-        if month == 1 and self.last >= 1:
-            self.rep += 1
-        self.last = month
-        done = (self.rep * months + month) / (self.reps * months)
-        width = 30
-        fill = int(done * width)
-        sys.stderr.write(
-            f"\r[{'#' * fill}{'.' * (width - fill)}] replication {self.rep + 1}/{self.reps} "
-            f"month {month}/{months} {time.perf_counter() - self.t0:6.1f}s"
+    def __call__(self, done: int, total: int) -> None:
+        frac = done / total if total else 1.0
+        fill = int(frac * self.width)
+        elapsed = time.perf_counter() - self.t0
+        eta = f", {elapsed * (1 - frac) / frac:,.0f} s to go" if 0 < frac < 1 else ""
+        self.stream.write(
+            f"\r[{'#' * fill}{'.' * (self.width - fill)}] {done:,}/{total:,} tenant-months, "
+            f"{elapsed:,.1f} s{eta}\x1b[K"
         )
-        sys.stderr.flush()
+        self.stream.flush()
+        self.drawn = True
 
     def close(self) -> None:
-        sys.stderr.write("\n")
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sim.errors import SimError
-    from sim.runner import run as run_scenario
-    from sim.runner import write
+    from sim.runner import run_and_write
     from sim.scenario import load_scenario
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SimError(f"--out {args.out!r} exists and is not a directory")
     sc = load_scenario(args.scenario, list(args.overrides))
-    reps = args.replications or sc.replications
     bar: Any = None
     if not args.no_progress and sys.stderr.isatty():
-        bar = _Bar(reps)
+        bar = Bar(sys.stderr)
     try:
-        result = run_scenario(
-            sc, mode=args.mode, seed=args.seed, replications=args.replications, progress=bar
-        )
+        s, paths = run_and_write(
+            sc, out, mode=args.mode, seed=args.seed, replications=args.replications,
+            progress=bar, workers=args.workers,
+        )  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
-    paths = write(result, out)
-    s = result.summary
     print(
-        f"{s['scenario']}: {s['tenants']} apps x {result.scenario.horizon_months} months x "
+        f"{s['scenario']}: {s['tenants']} apps x {s['horizon_months']} months x "
         f"{s['replications']} replication(s), {s['mode']} mode, seed {s['seed']}: "
         f"{s['group_operations']} group operations in {s['wall_time_s']} s"
     )

@@ -38,6 +38,7 @@ Outputs: ``group_ops`` as counts per (tenant, day, op, error code).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ import numpy as np
 from sim.catalog import GROUP_TYPES, Catalog
 from sim.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED
 from sim.limits import GROUP_CODES
-from sim.model import ModelBase, Progress, Raw, decision_uniforms
+from sim.model import ModelBase, Progress, Raw, TenantKey, decision_uniforms
 from sim.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, draw_plans
 
 BIG = np.iinfo(np.int64).max // 4
@@ -117,8 +118,9 @@ class FastModel(ModelBase):
         catalog: Catalog,
         replication: int = 0,
         progress: Progress | None = None,
+        tenants: Sequence[TenantKey] | None = None,
     ) -> None:
-        super().__init__(scenario, catalog, replication, progress)
+        super().__init__(scenario, catalog, replication, progress, tenants)
         n = len(self.tenants)
         # per tenant
         self.user_off = np.r_[0, np.cumsum([t.users[-1] for t in self.tenants])].astype(np.int64)

@@ -17,7 +17,7 @@ tenants (:func:`make_tenants`) and the raw result (:class:`Raw`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,24 +92,47 @@ class Horizon:
         )
 
 
-def make_tenants(scenario: Any, replication: int, horizon: Horizon) -> list[Tenant]:
-    """The scenario's tenants, archetype by archetype in the scenario's order."""
+TenantKey = tuple[str, int]
+"""A tenant of a scenario: (archetype name, index within the archetype)."""
+
+
+def tenant_keys(scenario: Any) -> list[tuple[str, TenantKey]]:
+    """Every tenant of the scenario as ``(app name, key)``, sorted by app name: the order of
+    the tenants in a model, in shards (:mod:`sim.shards`) and in the app-first tables."""
     out = []
     for name, params in scenario.population.items():
         width = max(4, len(str(params.count - 1)))
-        for j in range(params.count):
-            streams = TenantStreams(scenario.seed, replication, name, j)
-            out.append(
-                make_tenant(
-                    f"{name}-{j:0{width}d}",
-                    name,
-                    j,
-                    params,
-                    streams,
-                    horizon.n_days,
-                    horizon.month_of_day,
-                )
+        out.extend((f"{name}-{j:0{width}d}", (name, j)) for j in range(params.count))
+    out.sort()
+    return out
+
+
+def make_tenants(
+    scenario: Any,
+    replication: int,
+    horizon: Horizon,
+    keys: Sequence[TenantKey] | None = None,
+) -> list[Tenant]:
+    """The tenants ``keys`` (default: all of the scenario's, in app-name order). A tenant's
+    draws come from its own streams: they do not depend on which other tenants are made."""
+    if keys is None:
+        keys = [key for _, key in tenant_keys(scenario)]
+    out = []
+    for name, j in keys:
+        params = scenario.population[name]
+        width = max(4, len(str(params.count - 1)))
+        streams = TenantStreams(scenario.seed, replication, name, j)
+        out.append(
+            make_tenant(
+                f"{name}-{j:0{width}d}",
+                name,
+                j,
+                params,
+                streams,
+                horizon.n_days,
+                horizon.month_of_day,
             )
+        )
     return out
 
 
@@ -168,10 +191,11 @@ class ModelBase:
         catalog: Catalog,
         replication: int = 0,
         progress: Progress | None = None,
+        tenants: Sequence[TenantKey] | None = None,
     ) -> None:
         self.sc, self.catalog, self.rep, self.progress = scenario, catalog, replication, progress
         self.h = Horizon.of(scenario.start, scenario.horizon_months, catalog)
-        self.tenants = make_tenants(scenario, replication, self.h)
+        self.tenants = make_tenants(scenario, replication, self.h, tenants)
         self.engine = Engine(catalog)
         self.stats = Stats(len(self.tenants), scenario.behaviour.window_days)
         self.console = Console(
@@ -189,8 +213,9 @@ class ExactModel(ModelBase):
         catalog: Catalog,
         replication: int = 0,
         progress: Progress | None = None,
+        tenants: Sequence[TenantKey] | None = None,
     ) -> None:
-        super().__init__(scenario, catalog, replication, progress)
+        super().__init__(scenario, catalog, replication, progress, tenants)
         n = len(self.tenants)
         self.env = simpy.Environment()
         self.ops = _Columns(OPS_COLUMNS)

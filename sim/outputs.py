@@ -34,10 +34,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim.errors import SimError
 
-__all__ = ["format_timestamp", "to_csv_frame", "write_json", "write_table", "write_tables"]
+__all__ = [
+    "OutputDir",
+    "ParquetSink",
+    "format_timestamp",
+    "to_csv_frame",
+    "write_json",
+    "write_table",
+    "write_tables",
+]
 
 _NS_PER_S = 1_000_000_000
 
@@ -162,7 +172,9 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    df.to_parquet(path, index=False)
+    sink = ParquetSink(path)
+    sink.write(df)
+    sink.close()
 
 
 WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
@@ -170,6 +182,117 @@ WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
     ".parquet": _write_parquet,
 }
 """File suffix -> writer."""
+
+
+# -- Parquet, piece by piece ----------------------------------------------------------------------
+
+ROW_GROUP_ROWS = 1 << 20
+"""Rows per Parquet row group (pyarrow's default maximum); the last one may hold fewer."""
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its categorical columns as the strings they stand for (via Arrow)."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return df
+    out = df.copy(deep=False)
+    for c in cats:
+        s = df[c]
+        arr = pa.DictionaryArray.from_arrays(
+            pa.array(s.cat.codes.to_numpy().astype(np.int32), mask=s.isna().to_numpy()),
+            pa.array([str(v) for v in s.cat.categories], pa.large_string()),
+        ).dictionary_decode()
+        out[c] = pd.Series(
+            pd.arrays.ArrowStringArray(arr), index=df.index, dtype=pd.StringDtype("pyarrow", np.nan)
+        )
+    return out
+
+
+class ParquetSink:
+    """One Parquet file written piece by piece, in row groups of exactly ``row_group_rows``
+    rows (the last may be shorter) whatever the sizes of the pieces: the file's bytes depend on
+    the rows, not on how they were cut (a run's shards, :mod:`sim.shards`). At most one row
+    group is held in memory. Categorical columns are written as strings (:func:`_plain`).
+
+    The schema is the first non-empty piece's, a column that is all missing there being a
+    string column; every later piece must have the same columns.
+    """
+
+    def __init__(self, path: Path, row_group_rows: int | None = None) -> None:
+        self.path = Path(path)
+        self.rows = row_group_rows or ROW_GROUP_ROWS
+        self._pending: list[pd.DataFrame] = []
+        self._n = 0
+        self._columns: list[str] | None = None
+        self._empty: pd.DataFrame | None = None
+        self._schema: pa.Schema | None = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, df: pd.DataFrame) -> None:
+        if self._columns is None:
+            self._columns = list(df.columns)
+        elif list(df.columns) != self._columns:
+            raise ValueError(
+                f"{self.path.name}: columns {list(df.columns)} differ from {self._columns}"
+            )
+        if df.empty:
+            if self._empty is None:
+                self._empty = df.iloc[:0]
+            return
+        self._pending.append(df)
+        self._n += len(df)
+        while self._n >= self.rows:
+            self._flush(self.rows)
+
+    def _flush(self, k: int) -> None:
+        """Write the first ``k`` pending rows as one row group."""
+        take: list[pd.DataFrame] = []
+        rest: list[pd.DataFrame] = []
+        need = k
+        for df in self._pending:
+            if need == 0:
+                rest.append(df)
+            elif len(df) <= need:
+                take.append(df)
+                need -= len(df)
+            else:
+                take.append(df.iloc[:need])
+                rest.append(df.iloc[need:])
+                need = 0
+        self._pending, self._n = rest, self._n - k
+        parts = [_plain(d) for d in take]
+        chunk = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        table = self._table(chunk)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        self._writer.write_table(table, row_group_size=k)
+
+    def _table(self, df: pd.DataFrame) -> pa.Table:
+        if self._schema is None:
+            t = pa.Table.from_pandas(df, preserve_index=False)
+            fields = [
+                f.with_type(pa.large_string()) if pa.types.is_null(f.type) else f for f in t.schema
+            ]
+            self._schema = pa.schema(fields, metadata=t.schema.metadata)
+            t = t.cast(self._schema)
+        else:
+            t = pa.Table.from_pandas(df, schema=self._schema, preserve_index=False)
+            t = t.replace_schema_metadata(self._schema.metadata)
+        return t.combine_chunks()
+
+    def close(self) -> None:
+        """Write what is pending and the file's footer (a file with no rows if none came)."""
+        if self._n:
+            self._flush(self._n)
+        if self._writer is None:
+            empty = self._empty if self._empty is not None else pd.DataFrame()
+            pq.write_table(pa.Table.from_pandas(_plain(empty), preserve_index=False), self.path)
+        else:
+            self._writer.close()
+            self._writer = None
+
+
+# -- all or nothing -------------------------------------------------------------------------------
 
 
 def _check_name(name: str) -> str:
@@ -208,51 +331,106 @@ def _remove_empty_dirs(dirs: list[Path]) -> None:
             break
 
 
+class OutputDir:
+    """Files written into a temporary directory beside ``out_dir`` (same parent, so same file
+    system) and moved into place with ``os.replace`` when the ``with`` block ends without an
+    error: either every file is written, or (on any failure) none is, directories this created
+    are removed, and so is the temporary directory. Files already in ``out_dir`` that are not
+    written again are left alone.
+
+    ``write(name, df)`` writes a whole table (format by suffix); ``sink(name)`` returns a
+    :class:`ParquetSink` for a table written piece by piece. ``paths``: the files, in order.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str]) -> None:
+        self.out_dir = Path(out_dir)
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise SimError(f"output directory {str(self.out_dir)!r} exists and is not a directory")
+        self.names: list[str] = []
+        self.sinks: list[ParquetSink] = []
+        self.tmp: Path | None = None
+        self._created: list[Path] = []
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.out_dir / name for name in self.names]
+
+    def __enter__(self) -> OutputDir:
+        self._created = _missing_parents(self.out_dir)
+        try:
+            self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(
+                tempfile.mkdtemp(prefix=f".{self.out_dir.name}.", suffix=".tmp",
+                                 dir=self.out_dir.parent)
+            )  # fmt: skip
+        except OSError as exc:
+            self._abort(exc)
+        return self
+
+    def _add(self, name: str) -> Path:
+        _check_name(name)
+        if name in self.names:
+            raise ValueError(f"table file name {name!r} given twice")
+        assert self.tmp is not None, "OutputDir used outside its with block"
+        self.names.append(name)
+        return self.tmp / name
+
+    def write(self, name: str, df: pd.DataFrame) -> None:
+        WRITERS[Path(name).suffix](df, self._add(name))
+
+    def sink(self, name: str) -> ParquetSink:
+        if Path(name).suffix != ".parquet":
+            raise ValueError(f"table file name {name!r}: a sink writes '.parquet' files")
+        sink = ParquetSink(self._add(name))
+        self.sinks.append(sink)
+        return sink
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        moved: list[Path] = []
+        try:
+            if exc is None:
+                for sink in self.sinks:
+                    sink.close()
+                self.out_dir.mkdir(exist_ok=True)
+                for name in self.names:
+                    os.replace(self.tmp / name, self.out_dir / name)
+                    moved.append(self.out_dir / name)
+        except BaseException as err:
+            for path in moved:
+                path.unlink(missing_ok=True)
+            self._abort(err)
+        finally:
+            if self.tmp is not None:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+        if exc is not None:
+            self._abort(exc)
+
+    def _abort(self, exc: BaseException) -> None:
+        """Clean up, then raise: an :class:`OSError` as a :class:`SimError` naming the path."""
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        _remove_empty_dirs(self._created)
+        if isinstance(exc, OSError):
+            where = exc.filename or self.out_dir
+            raise SimError(f"cannot write {str(where)!r}: {exc.strerror or exc}") from exc
+        raise exc
+
+
 def write_tables(out_dir: str | os.PathLike[str], tables: Mapping[str, pd.DataFrame]) -> list[Path]:
-    """Write every table into ``out_dir``, all or nothing.
+    """Write every table into ``out_dir``, all or nothing (:class:`OutputDir`).
 
     ``tables`` maps a file name (``outcomes.csv``, ``timeline.parquet``) to its DataFrame; the
-    suffix picks the format. Everything is written into a temporary directory beside
-    ``out_dir`` (same parent, so same file system), then each file is moved into place with
-    ``os.replace``; ``out_dir`` is created if needed. If anything fails, no file of this call is
-    left in ``out_dir``, directories this call created are removed, and so is the temporary
-    directory. Files already in ``out_dir`` that the call does not name are left alone.
-
-    Returns the paths written, in the order given. An :class:`OSError` (permissions, disk full)
-    becomes a :class:`~sim.errors.SimError` naming the path; a table that cannot be serialised
-    raises its own error after the clean-up.
+    suffix picks the format; names are checked before anything is written. Returns the paths
+    written, in the order given. An :class:`OSError` (permissions, disk full) becomes a
+    :class:`~sim.errors.SimError` naming the path; a table that cannot be serialised raises its
+    own error after the clean-up.
     """
-    out_dir = Path(out_dir)
     for name in tables:
         _check_name(name)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SimError(f"output directory {str(out_dir)!r} exists and is not a directory")
-    created = _missing_parents(out_dir)
-    moved: list[Path] = []
-    tmp: Path | None = None
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    with OutputDir(out_dir) as out:
         for name, df in tables.items():
-            WRITERS[Path(name).suffix](df, tmp / name)
-        out_dir.mkdir(exist_ok=True)
-        for name in tables:
-            os.replace(tmp / name, out_dir / name)
-            moved.append(out_dir / name)
-    except BaseException as exc:
-        for path in moved:
-            path.unlink(missing_ok=True)
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        _remove_empty_dirs(created)
-        if isinstance(exc, OSError):
-            where = exc.filename or out_dir
-            raise SimError(f"cannot write {str(where)!r}: {exc.strerror or exc}") from exc
-        raise
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return [out_dir / name for name in tables]
+            out.write(name, df)
+    return out.paths
 
 
 def _json_default(obj: Any) -> Any:

@@ -17,15 +17,20 @@ Tables (every one with a ``replication`` column, 0-based):
 
 No table holds wall-clock time: the same scenario and seed give byte-identical Parquet files.
 ``summary.json`` has the scenario hash, seed, package versions, wall time and headline figures.
+
+A run is played in shards (:mod:`sim.shards`): :func:`run` gathers them into DataFrames;
+:func:`run_and_write` (``sim run``) writes each shard's rows as it comes, in ``workers``
+processes, so memory is bounded by a shard, not by the run. Both give the same files.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -34,11 +39,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.catalog import GROUP_TYPES, Catalog
-from sim.model import ExactModel, Progress, Raw
-from sim.population import OPS
-from sim.replayer import PURCHASE_COLUMNS, timeline_frame
+from sim import shards as shards_mod
+from sim.catalog import Catalog
+from sim.model import ExactModel
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.shards import Part, Shard
+from sim.tables import ACTIVITY, frames, order
 
 TABLES = ("console_ops", "group_ops", "timeline", "usage", "purchases", "bills")
 
@@ -62,170 +68,6 @@ class RunResult:
         return {name: getattr(self, name) for name in TABLES}
 
 
-def _times(t_ns: Iterable[int], tz: str) -> pd.Series:
-    return pd.Series(
-        pd.to_datetime(np.asarray(list(t_ns), dtype=np.int64), unit="ns", utc=True).tz_convert(tz)
-    )
-
-
-def _console_frame(raw: Raw, tz: str) -> pd.DataFrame:
-    cols = (
-        "t_ns",
-        "tenant",
-        "op",
-        "policy",
-        "edition",
-        "live_unlimited",
-        "groups_per_user",
-        "members_per_group",
-        "months",
-        "ok",
-        "error_code",
-        "reason",
-        "note",
-    )
-    df = pd.DataFrame(raw.console_log, columns=list(cols))
-    arche = np.array([t.archetype for t in raw.tenants], dtype=object)
-    apps = np.array([t.app for t in raw.tenants], dtype=object)
-    idx = df["tenant"].to_numpy(dtype=np.int64)
-    return pd.DataFrame({
-        "time": _times(df["t_ns"], tz),
-        "app": apps[idx],
-        "archetype": arche[idx],
-        "op": df["op"].astype(object),
-        "policy": df["policy"].astype(object),
-        "edition": df["edition"].astype(object),
-        "live_unlimited": pd.array(df["live_unlimited"].tolist(), dtype="boolean"),
-        "groups_per_user": pd.array(df["groups_per_user"].tolist(), dtype="Int64"),
-        "members_per_group": pd.array(df["members_per_group"].tolist(), dtype="Int64"),
-        "months": pd.array(df["months"].tolist(), dtype="Int64"),
-        "ok": df["ok"].astype(bool),
-        "error_code": df["error_code"].astype(np.int64),
-        "reason": df["reason"].astype(object),
-        "note": df["note"].astype(object),
-    })  # fmt: skip
-
-
-def _activity(raw: Raw, apps: np.ndarray) -> dict[str, np.ndarray]:
-    """Refused DAU per app-day, as ``activity`` rows (72000, or 60020 when lapsed)."""
-    u = raw.usage
-    hit = u["dau_refused"] > 0
-    code = u["dau_code"][hit]
-    return {
-        "day": u["day"][hit],
-        "app": apps[u["tenant"][hit]],
-        "op": np.full(int(hit.sum()), "activity", dtype=object),
-        "error_code": code,
-        "reason": np.where(code == 72000, "dau_limit", "prepaid_expired").astype(object),
-        "count": u["dau_refused"][hit],
-    }
-
-
-def _group_frame(raw: Raw, tz: str, mode: str) -> pd.DataFrame:
-    apps = np.array([t.app for t in raw.tenants], dtype=object)
-    reasons = np.array(raw.extra["reasons"], dtype=object)
-    ops = np.array(OPS, dtype=object)
-    g = raw.group_ops
-    act = _activity(raw, apps)
-    if mode == "exact":
-        gtypes = np.array([*GROUP_TYPES, None], dtype=object)
-        n, k = len(g["t_ns"]), len(act["day"])
-        df = pd.DataFrame({
-            "time": _times(np.r_[g["t_ns"], raw.horizon.day_ns[act["day"]]], tz),
-            "app": np.r_[apps[g["tenant"]], act["app"]],
-            "op": np.r_[ops[g["op"]], act["op"]],
-            "group_type": np.r_[gtypes[g["gtype"]], np.full(k, None, dtype=object)],
-            "user": pd.array(np.r_[g["user"], np.zeros(k, np.int64)], dtype="Int64"),
-            "group": pd.array(np.r_[g["group"], np.full(k, -1)], dtype="Int64"),
-            "ok": np.r_[g["reason"] == 0, np.zeros(k, dtype=bool)],
-            "error_code": np.r_[g["error_code"], act["error_code"]].astype(np.int64),
-            "reason": np.r_[reasons[g["reason"]], act["reason"]],
-            "count": np.r_[np.ones(n, dtype=np.int64), act["count"]],
-        })  # fmt: skip
-        df.loc[df["group"] < 0, "group"] = pd.NA
-        df.loc[n:, "user"] = pd.NA
-        return df.sort_values(["time", "app"], kind="stable").reset_index(drop=True)
-    dates = np.array(raw.horizon.dates, dtype="datetime64[D]").astype("datetime64[ns]")
-    df = pd.DataFrame({
-        "app": np.r_[apps[g["tenant"]], act["app"]],
-        "date": dates[np.r_[g["day"], act["day"]]],
-        "op": np.r_[ops[g["op"]], act["op"]],
-        "error_code": np.r_[g["error_code"], act["error_code"]].astype(np.int64),
-        "reason": np.r_[reasons[g["reason"]], act["reason"]],
-        "count": np.r_[g["count"], act["count"]].astype(np.int64),
-    })  # fmt: skip
-    return df.sort_values(["date", "app", "op", "error_code"], kind="stable").reset_index(drop=True)
-
-
-def _usage_frame(raw: Raw) -> pd.DataFrame:
-    u = raw.usage
-    apps = np.array([t.app for t in raw.tenants], dtype=object)
-    dates = np.array(raw.horizon.dates, dtype="datetime64[D]").astype("datetime64[ns]")
-    df = pd.DataFrame({
-        "app": apps[u["tenant"]], "date": dates[u["day"]], "users": u["users"], "dau": u["dau"],
-        "dau_refused": u["dau_refused"], "groups": u["groups"], "live_groups": u["live_groups"],
-    })  # fmt: skip
-    return df.sort_values(["app", "date"], kind="stable").reset_index(drop=True)
-
-
-def _purchases(console: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
-    """Successful prepaid purchases, with the options the engine applied (defaults filled)."""
-    df = console.loc[(console["op"] == "buy_prepaid") & console["ok"]]
-    out = pd.DataFrame(
-        {
-            "app": df["app"],
-            "time": df["time"],
-            "edition": df["edition"],
-            "months": df["months"].astype("int64"),
-        }
-    )
-    for pack in ("live_unlimited", "groups_per_user", "members_per_group"):
-        out[pack] = [
-            catalog.default_option(e, pack) if pd.isna(v) else v
-            for e, v in zip(df["edition"], df[pack], strict=True)
-        ]
-    out["live_unlimited"] = out["live_unlimited"].astype(bool)
-    for pack in ("groups_per_user", "members_per_group"):
-        out[pack] = out[pack].astype("int64")
-    return out[list(PURCHASE_COLUMNS)].reset_index(drop=True)
-
-
-def _bills(
-    timeline: pd.DataFrame,
-    purchases: pd.DataFrame,
-    usage: pd.DataFrame,
-    catalog: Catalog,
-    end_ns: int,
-) -> pd.DataFrame:
-    from sim import billing
-
-    until = pd.Timestamp(end_ns, unit="ns", tz="UTC").tz_convert(catalog.timezone)
-    return billing.bill(
-        timeline,
-        catalog,
-        purchases=purchases,
-        usage=usage[["app", "date", "dau", "groups"]],
-        until=until,
-    )
-
-
-def _tables(raw: Raw, catalog: Catalog, mode: str) -> dict[str, pd.DataFrame]:
-    tz = catalog.timezone
-    console = _console_frame(raw, tz)
-    timeline = timeline_frame(raw.engine.timeline(), catalog)
-    usage = _usage_frame(raw)
-    purchases = _purchases(console, catalog)
-    bills = _bills(timeline, purchases, usage, catalog, raw.horizon.end_ns)
-    return {
-        "console_ops": console,
-        "group_ops": _group_frame(raw, tz, mode),
-        "timeline": timeline,
-        "usage": usage,
-        "purchases": purchases,
-        "bills": bills,
-    }
-
-
 # -- the run ------------------------------------------------------------------------------------
 
 MODES = {"exact": ExactModel}
@@ -238,6 +80,95 @@ def _model(mode: str) -> type:
 
         MODES["fast"] = FastModel
     return MODES[mode]
+
+
+def play_shard(
+    scenario: Scenario,
+    catalog: Catalog,
+    shard: Shard,
+    on_month: Any = None,
+    compact: bool = False,
+) -> Part:
+    """Play one shard (:mod:`sim.shards`): its tables and their tallies."""
+    model = _model(scenario.mode)(scenario, catalog, shard.replication, on_month, shard.keys)
+    raw = model.run()
+    tables = frames(raw, catalog, scenario.mode, shard.replication, compact)
+    return Part(shard, tables, raw.n_ops, {"tally": tally(tables)})
+
+
+# -- headline figures, summed over shards --------------------------------------------------------
+
+
+def _months(values: pd.Series) -> np.ndarray:
+    """``YYYY-MM`` of each date (naive) or instant (its local date)."""
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_localize(None)
+    m = values.to_numpy().astype("datetime64[M]")
+    uniq, inv = np.unique(m, return_inverse=True)
+    return np.datetime_as_string(uniq, unit="M").astype(object)[inv]
+
+
+def tally(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
+    """What the headline figures need from some tables, as sums that add up over shards:
+    refusals per (replication, month, kind, error_code); group operations, DAU demand
+    (user-days) and billed ``amount_minor`` per (replication, month)."""
+    g, u, b = tables["group_ops"], tables["usage"], tables["bills"]
+    month = _months(g["date"] if "date" in g else g["time"])
+    act = (g["op"] == ACTIVITY).to_numpy()
+    rep = g["replication"].to_numpy()
+    refused = g["error_code"].to_numpy() != 0
+    kind = np.where(act, "dau", "ops").astype(object)
+    count = g["count"].to_numpy()
+    by = lambda keys, mask: [k[mask] for k in keys]  # noqa: E731
+    return {
+        "refused": pd.Series(count[refused]).groupby(
+            by([rep, month, kind, g["error_code"].to_numpy()], refused)
+        ).sum().rename_axis(["replication", "month", "kind", "error_code"]),
+        "ops": pd.Series(count[~act]).groupby(by([rep, month], ~act)).sum()
+        .rename_axis(["replication", "month"]),
+        "dau": (u["dau"] + u["dau_refused"]).groupby(
+            [u["replication"].to_numpy(), _months(u["date"])]
+        ).sum().rename_axis(["replication", "month"]),
+        "revenue": b.groupby(["replication", "month"])["amount_minor"].sum(),
+    }  # fmt: skip
+
+
+def _combine(tallies: list[dict[str, pd.Series]]) -> dict[str, pd.Series]:
+    out = {}
+    for key in ("refused", "ops", "dau", "revenue"):
+        parts = [t[key] for t in tallies if len(t[key])]
+        if not parts:
+            out[key] = tallies[0][key].astype(np.int64)
+            continue
+        s = pd.concat(parts)
+        out[key] = s.groupby(level=list(range(s.index.nlevels))).sum().astype(np.int64)
+    return out
+
+
+def _error_counts(t: dict[str, pd.Series]) -> pd.DataFrame:
+    cols = ["replication", "month", "kind", "error_code", "refused", "attempts", "rate"]
+    counts = t["refused"].rename("refused").reset_index()
+    if counts.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    keys = ["replication", "month"]
+    counts = counts.join(t["ops"].rename("ops"), on=keys).join(t["dau"].rename("dau"), on=keys)
+    counts["attempts"] = np.where(counts["kind"] == "dau", counts["dau"], counts["ops"])
+    counts["attempts"] = counts["attempts"].fillna(0).astype(np.int64)
+    counts["rate"] = counts["refused"] / counts["attempts"].clip(lower=1)
+    return counts[cols]
+
+
+def error_counts(result: RunResult) -> pd.DataFrame:
+    """Refusals per replication, month and error code, and the attempts they are out of:
+    group operations for group codes, DAU demand (user-days) for ``activity`` codes."""
+    return _error_counts(tally(result.tables()))
+
+
+def revenue_by_month(result: RunResult) -> pd.Series:
+    """Billed amount per replication and month (``amount_minor`` summed, in major units)."""
+    b = result.bills
+    scale = 10**result.catalog.currency.decimals
+    return b.groupby(["replication", "month"])["amount_minor"].sum() / scale
 
 
 def _versions() -> dict[str, str]:
@@ -264,52 +195,22 @@ def population_digest(sc: Scenario) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def error_counts(result: RunResult) -> pd.DataFrame:
-    """Refusals per replication, month and error code, and the attempts they are out of:
-    group operations for group codes, DAU demand (user-days) for ``activity`` codes."""
-    g = result.group_ops
-    when = g["date"] if "date" in g else g["time"].dt.tz_localize(None).dt.normalize()
-    month = when.dt.strftime("%Y-%m")
-    act = g["op"] == "activity"
-    g = g.assign(month=month, kind=np.where(act, "dau", "ops"))
-    refused = g.loc[g["error_code"] != 0]
-    counts = (
-        refused.groupby(["replication", "month", "kind", "error_code"])["count"]
-        .sum()
-        .rename("refused")
-        .reset_index()
-    )
-    ops = g.loc[~act].groupby(["replication", "month"])["count"].sum().rename("ops")
-    u = result.usage
-    dau = (
-        u.assign(month=u["date"].dt.strftime("%Y-%m"), demand=u["dau"] + u["dau_refused"])
-        .groupby(["replication", "month"])["demand"]
-        .sum()
-        .rename("dau")
-    )
-    counts = counts.join(ops, on=["replication", "month"]).join(dau, on=["replication", "month"])
-    counts["attempts"] = np.where(counts["kind"] == "dau", counts["dau"], counts["ops"])
-    counts["rate"] = counts["refused"] / counts["attempts"].clip(lower=1)
-    return counts[["replication", "month", "kind", "error_code", "refused", "attempts", "rate"]]
-
-
-def revenue_by_month(result: RunResult) -> pd.Series:
-    """Billed amount per replication and month (``amount_minor`` summed, in major units)."""
-    b = result.bills
-    scale = 10**result.catalog.currency.decimals
-    return b.groupby(["replication", "month"])["amount_minor"].sum() / scale
-
-
-def _summary(result: RunResult, wall_s: float, n_ops: int, n_tenants: int) -> dict[str, Any]:
-    sc = result.scenario
+def _summary(
+    sc: Scenario,
+    catalog: Catalog,
+    mode: str,
+    t: dict[str, pd.Series],
+    console: pd.DataFrame,
+    wall_s: float,
+    n_ops: int,
+    n_tenants: int,
+) -> dict[str, Any]:
     reps = sc.replications
-    rev = revenue_by_month(result).groupby(level="month").sum() / reps
-    err = error_counts(result)
+    scale = 10**catalog.currency.decimals
+    rev = (t["revenue"] / scale).groupby(level="month").sum() / reps
+    err = _error_counts(t)
     by_code = err.groupby(["kind", "error_code"])[["refused"]].sum()
-    totals = {
-        "ops": int(result.group_ops.loc[result.group_ops["op"] != "activity", "count"].sum()),
-        "dau": int((result.usage["dau"] + result.usage["dau_refused"]).sum()),
-    }
+    totals = {"ops": int(t["ops"].sum()), "dau": int(t["dau"].sum())}
     rates = {
         f"{code}": {
             "refused": int(row.refused),
@@ -326,45 +227,36 @@ def _summary(result: RunResult, wall_s: float, n_ops: int, n_tenants: int) -> di
         "scenario_data": sc.model_dump(mode="json"),
         "start": sc.start.isoformat(),
         "horizon_months": sc.horizon_months,
-        "timezone": result.catalog.timezone,
-        "catalog": result.catalog.name,
-        "catalog_hash": catalog_digest(result.catalog),
+        "timezone": catalog.timezone,
+        "catalog": catalog.name,
+        "catalog_hash": catalog_digest(catalog),
         "seed": sc.seed,
         "replications": reps,
-        "mode": result.mode,
+        "mode": mode,
         "versions": _versions(),
         "wall_time_s": round(wall_s, 3),
         "tenants": n_tenants,
         "tenant_months": n_tenants * sc.horizon_months * reps,
         "group_operations": n_ops,
         "operations_per_s": round(n_ops / wall_s, 1) if wall_s > 0 else None,
-        "currency": result.catalog.currency.code,
+        "currency": catalog.currency.code,
         "revenue_by_month": {m: round(float(v), 2) for m, v in rev.items()},
         "revenue_total": round(float(rev.sum()), 2),
         "error_rates": rates,
         "console_ops": {
-            op: int(n)
-            for op, n in result.console_ops.groupby(["op", "ok"]).size().items()
-            for op in [f"{op[0]}:{'ok' if op[1] else 'refused'}"]
+            f"{op}:{'ok' if ok else 'refused'}": int(n)
+            for (op, ok), n in console.groupby(["op", "ok"]).size().items()
         },
     }
 
 
-def run(
+def _scenario(
     scenario: Scenario | str | Path | dict[str, Any],
-    *,
-    mode: str | None = None,
-    seed: int | None = None,
-    replications: int | None = None,
-    overrides: Iterable[str] = (),
-    progress: Progress | None = None,
-) -> RunResult:
-    """Run a scenario (a :class:`Scenario`, a name or path, or plain data) and return its
-    tables as DataFrames; ``mode``, ``seed``, ``replications`` override the scenario's.
-
-    >>> import sim
-    >>> r = sim.run("tiny", replications=1)  # doctest: +SKIP
-    """
+    overrides: Iterable[str],
+    **fields: Any,
+) -> Scenario:
+    """The scenario, with ``overrides`` (``--set``) and the fields given (``mode``, ``seed``,
+    ``replications``; None: the scenario's)."""
     overrides = list(overrides)
     if isinstance(scenario, Scenario):
         sc = scenario
@@ -375,34 +267,129 @@ def run(
         sc = scenario_from_dict(scenario, overrides=overrides)
     else:
         sc = load_scenario(scenario, overrides)
-    update = {
-        k: v
-        for k, v in (("mode", mode), ("seed", seed), ("replications", replications))
-        if v is not None
-    }
+    update = {k: v for k, v in fields.items() if v is not None}
     if update:
         sc = scenario_from_dict({**sc.model_dump(mode="json"), **update}, sc.source, sc.base_dir)
+    return sc
+
+
+@dataclass
+class _Play:
+    """A run in progress: its scenario, catalog, shards and the parts' counts."""
+
+    sc: Scenario
+    catalog: Catalog
+    shards: list[Shard]
+    workers: int
+    wall: float = field(default_factory=time.perf_counter)
+    n_ops: int = 0
+    tallies: list[dict[str, pd.Series]] = field(default_factory=list)
+
+    def parts(self, progress: Any, compact: bool) -> Iterator[Part]:
+        player = functools.partial(play_shard, compact=compact) if compact else play_shard
+        for part in shards_mod.play(
+            player, self.sc, self.catalog, self.shards, self.workers, progress
+        ):
+            self.n_ops += part.n_ops
+            self.tallies.append(part.extra["tally"])
+            yield part
+
+    def summary(self, console: pd.DataFrame) -> dict[str, Any]:
+        wall = time.perf_counter() - self.wall
+        t = _combine(self.tallies)
+        return _summary(self.sc, self.catalog, self.sc.mode, t, console, wall, self.n_ops,
+                        self.sc.n_tenants)  # fmt: skip
+
+
+def _start(scenario: Any, overrides: Iterable[str], workers: int | str, shard_tenants: int | None,
+           **fields: Any) -> _Play:  # fmt: skip
+    sc = _scenario(scenario, overrides, **fields)
     catalog = sc.load_catalog()
-    model_cls = _model(sc.mode)
-    wall = time.perf_counter()
+    _model(sc.mode)  # an unknown mode fails here, before any work
+    shards = shards_mod.plan(sc, shard_tenants or shards_mod.SHARD_TENANTS)
+    return _Play(sc, catalog, shards, shards_mod.resolve_workers(workers, sc, shards))
+
+
+def run(
+    scenario: Scenario | str | Path | dict[str, Any],
+    *,
+    mode: str | None = None,
+    seed: int | None = None,
+    replications: int | None = None,
+    overrides: Iterable[str] = (),
+    progress: shards_mod.Progress | None = None,
+    workers: int | str = 1,
+    shard_tenants: int | None = None,
+) -> RunResult:
+    """Run a scenario (a :class:`Scenario`, a name or path, or plain data) and return its
+    tables as DataFrames; ``mode``, ``seed``, ``replications`` override the scenario's.
+
+    ``workers``: processes playing the shards (1: this one; ``"auto"``: one per CPU for a
+    large run); ``shard_tenants``: tenants per shard (:data:`sim.shards.SHARD_TENANTS`).
+    ``progress(done, total)`` is called in tenant-months. For runs too large to hold in
+    memory, :func:`run_and_write`.
+
+    >>> import sim
+    >>> r = sim.run("tiny", replications=1)  # doctest: +SKIP
+    """
+    play = _start(scenario, overrides, workers, shard_tenants, mode=mode, seed=seed,
+                  replications=replications)  # fmt: skip
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
-    n_ops = 0
-    n_tenants = 0
-    for rep in range(sc.replications):
-        raw = model_cls(sc, catalog, rep, progress).run()
-        n_ops += raw.n_ops
-        n_tenants = len(raw.tenants)
-        for name, df in _tables(raw, catalog, sc.mode).items():
-            df = df.copy()
-            df["replication"] = np.int64(rep)
-            parts[name].append(df)
+    for part in play.parts(progress, compact=False):
+        for name in TABLES:
+            parts[name].append(part.tables[name])
     tables = {
-        name: pd.concat(dfs, ignore_index=True) if len(dfs) > 1 else dfs[0]
+        name: order(name, pd.concat(dfs, ignore_index=True) if len(dfs) > 1 else dfs[0])
         for name, dfs in parts.items()
     }
-    result = RunResult(sc, catalog, sc.mode, **tables)
-    result.summary = _summary(result, time.perf_counter() - wall, n_ops, n_tenants)
+    result = RunResult(play.sc, play.catalog, play.sc.mode, **tables)
+    result.summary = play.summary(result.console_ops)
     return result
+
+
+def _streamed(mode: str) -> tuple[str, ...]:
+    """Tables written shard by shard (app-first, :mod:`sim.tables`); the others are gathered."""
+    return ("group_ops", "usage", "bills") if mode == "fast" else ("usage", "bills")
+
+
+def run_and_write(
+    scenario: Scenario | str | Path | dict[str, Any],
+    out_dir: str | Path,
+    *,
+    mode: str | None = None,
+    seed: int | None = None,
+    replications: int | None = None,
+    overrides: Iterable[str] = (),
+    progress: shards_mod.Progress | None = None,
+    workers: int | str = "auto",
+    shard_tenants: int | None = None,
+) -> tuple[dict[str, Any], list[Path]]:
+    """Run a scenario and write its tables into ``out_dir`` as :func:`write` does, shard by
+    shard: the large tables are never whole in memory. All or nothing (:class:`OutputDir`).
+    Returns the summary and the paths written."""
+    from sim.outputs import OutputDir, write_json
+
+    play = _start(scenario, overrides, workers, shard_tenants, mode=mode, seed=seed,
+                  replications=replications)  # fmt: skip
+    streamed = _streamed(play.sc.mode)
+    gathered: dict[str, list[pd.DataFrame]] = {n: [] for n in TABLES if n not in streamed}
+    with OutputDir(out_dir) as out:
+        sinks = {name: out.sink(f"{name}.parquet") for name in streamed}
+        for part in play.parts(progress, compact=True):
+            for name, df in part.tables.items():
+                if name in sinks:
+                    sinks[name].write(df)
+                else:
+                    gathered[name].append(df)
+            del part
+        tables = {name: order(name, pd.concat(dfs, ignore_index=True))
+                  for name, dfs in gathered.items()}  # fmt: skip
+        for name, df in tables.items():
+            out.write(f"{name}.parquet", df)
+    summary = play.summary(tables["console_ops"])
+    paths = [Path(out_dir) / f"{name}.parquet" for name in TABLES]
+    paths.append(write_json(Path(out_dir) / "summary.json", summary))
+    return summary, paths
 
 
 def write(result: RunResult, out_dir: str | Path) -> list[Path]:

@@ -31,6 +31,8 @@ UPPER = (
     "sim.replayer",
     "sim.model",
     "sim.run",
+    "sim.shards",
+    "sim.tables",
     "sim.outputs",
     "sim.cli",
     "sim.__main__",

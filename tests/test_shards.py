@@ -1,0 +1,172 @@
+"""Shards: a run cut into pieces gives the same tables and the same files, whatever the shard size
+and the number of worker processes (sim.shards, sim.outputs.ParquetSink, sim.runner)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from test_model import limits_scenario, tiny
+
+from sim import outputs, shards
+from sim.cli_run import Bar
+from sim.errors import SimError
+from sim.outputs import OutputDir, ParquetSink
+from sim.runner import TABLES, run, run_and_write, write
+from sim.scenario import scenario_from_dict
+
+
+def _mixed() -> dict:
+    return tiny(horizon_months=2)
+
+
+def _bytes(d: Path) -> dict[str, bytes]:
+    return {f"{t}.parquet": (d / f"{t}.parquet").read_bytes() for t in TABLES}
+
+
+def _summary(d: Path) -> dict:
+    s = json.loads((d / "summary.json").read_text())
+    for k in ("wall_time_s", "operations_per_s"):
+        s.pop(k)
+    return s
+
+
+def test_plan_cuts_each_replication_in_app_name_order() -> None:
+    sc = scenario_from_dict(tiny(replications=2))
+    plan = shards.plan(sc, 2)
+    assert [s.number for s in plan] == list(range(len(plan)))
+    for rep in (0, 1):
+        keys = [k for s in plan if s.replication == rep for k in s.keys]
+        apps = [f"{a}-{j:04d}" for a, j in keys]
+        assert apps == sorted(apps) and len(keys) == sc.n_tenants
+    assert max(len(s.keys) for s in plan) == 2
+    with pytest.raises(ValueError, match="at least 1"):
+        shards.plan(sc, 0)
+
+
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_tables_do_not_depend_on_the_shard_size(mode: str) -> None:
+    """A tenant's rows are the same whichever shard plays it; concatenated shards are the
+    whole table, in the same order."""
+    whole = run(_mixed(), mode=mode, replications=2, shard_tenants=10_000)
+    cut = run(_mixed(), mode=mode, replications=2, shard_tenants=3)
+    assert len(whole.group_ops) > 100 and whole.console_ops["ok"].any()
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(cut, name), obj=name)
+    for key in ("revenue_by_month", "error_rates", "console_ops", "group_operations"):
+        assert whole.summary[key] == cut.summary[key], key
+
+
+def test_streamed_files_are_byte_identical_to_the_gathered_ones(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """`sim run` (shard by shard, compact columns, row groups cut across shards) writes the
+    same bytes as writing the gathered DataFrames; so does a run in two worker processes."""
+    monkeypatch.setattr(outputs, "ROW_GROUP_ROWS", 500)  # row groups span shards
+    sc = {**limits_scenario(), "replications": 2}
+    write(run(sc, shard_tenants=10_000), tmp_path / "gathered")
+    run_and_write(sc, tmp_path / "one", workers=1, shard_tenants=4)
+    run_and_write(sc, tmp_path / "two", workers=2, shard_tenants=3)
+    ref = _bytes(tmp_path / "gathered")
+    f = pq.ParquetFile(tmp_path / "gathered" / "group_ops.parquet")
+    assert f.num_row_groups > 3
+    assert _bytes(tmp_path / "one") == ref
+    assert _bytes(tmp_path / "two") == ref
+    assert (
+        _summary(tmp_path / "one") == _summary(tmp_path / "gathered") == _summary(tmp_path / "two")
+    )
+
+
+def test_parquet_sink_rows_not_pieces_make_the_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    n = 50
+    df = pd.DataFrame(
+        {
+            "app": pd.Series([f"a{i % 7}" for i in range(n)], dtype="str"),
+            "x": rng.integers(0, 100, n),
+            "note": [None] * 20 + ["n"] * 30,  # all missing in the first pieces
+        }
+    )
+    one = ParquetSink(tmp_path / "one.parquet", row_group_rows=8)
+    one.write(df)
+    one.close()
+    cut = ParquetSink(tmp_path / "cut.parquet", row_group_rows=8)
+    for lo, hi in ((0, 0), (0, 3), (3, 11), (11, 11), (11, 30), (30, 50)):
+        piece = df.iloc[lo:hi]
+        if lo == 11:  # a piece whose app column is categorical: written as its strings
+            piece = piece.assign(app=piece["app"].astype("category"))
+        cut.write(piece)
+    cut.close()
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "cut.parquet").read_bytes()
+    f = pq.ParquetFile(tmp_path / "cut.parquet")
+    assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [8] * 6 + [2]
+    back = pd.read_parquet(tmp_path / "cut.parquet")
+    pd.testing.assert_frame_equal(back, df.assign(note=df["note"].astype("str")))
+
+
+def test_parquet_sink_refuses_other_columns_and_writes_empty_files(tmp_path: Path) -> None:
+    sink = ParquetSink(tmp_path / "t.parquet")
+    sink.write(pd.DataFrame({"a": [1]}))
+    with pytest.raises(ValueError, match=r"columns \['b'\] differ from \['a'\]"):
+        sink.write(pd.DataFrame({"b": [1]}))
+    empty = ParquetSink(tmp_path / "e.parquet")
+    empty.write(pd.DataFrame({"a": pd.Series([], dtype="int64")}))
+    empty.close()
+    assert list(pd.read_parquet(tmp_path / "e.parquet").columns) == ["a"]
+
+
+def test_a_failure_while_streaming_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "deep" / "out"
+    with pytest.raises(RuntimeError, match="boom"), OutputDir(out) as o:
+        o.sink("a.parquet").write(pd.DataFrame({"a": [1, 2]}))
+        o.write("b.parquet", pd.DataFrame({"b": [1]}))
+        raise RuntimeError("boom")
+    assert not (tmp_path / "deep").exists()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="given twice"), OutputDir(tmp_path / "o") as o:
+        o.sink("a.parquet")
+        o.write("a.parquet", pd.DataFrame())
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(SimError, match="not a directory"):
+        OutputDir(tmp_path / "f")
+
+
+def test_progress_counts_tenant_months_up_to_the_total() -> None:
+    calls: list[tuple[int, int]] = []
+    sc = tiny(horizon_months=2)
+    run(sc, shard_tenants=2, progress=lambda d, t: calls.append((d, t)))
+    total = scenario_from_dict(sc).n_tenants * 2
+    assert calls[-1] == (total, total)
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and all(t == total for _, t in calls)
+
+
+def test_progress_bar_draws_one_line_with_an_estimate() -> None:
+    buf = io.StringIO()
+    bar = Bar(buf, width=10)
+    bar(25, 100)
+    bar(100, 100)
+    bar.close()
+    text = buf.getvalue()
+    lines = text.split("\r")[1:]
+    assert lines[0].startswith("[##........] 25/100 tenant-months, ") and "s to go" in lines[0]
+    assert lines[1].startswith("[##########] 100/100 tenant-months, ") and "to go" not in lines[1]
+    assert text.endswith("\n")
+    quiet = io.StringIO()
+    Bar(quiet).close()  # nothing drawn, nothing written
+    assert quiet.getvalue() == ""
+
+
+def test_workers_resolve() -> None:
+    sc = scenario_from_dict(tiny())
+    plan = shards.plan(sc, 1)
+    assert shards.resolve_workers("auto", sc, plan) == 1  # a small run plays in this process
+    assert shards.resolve_workers(3, sc, plan[:2]) == 2  # no more workers than shards
+    assert shards.resolve_workers(0, sc, plan) == min(shards.cpu_count(), len(plan))
+    with pytest.raises(ValueError, match="workers -1"):
+        shards.resolve_workers(-1, sc, plan)
