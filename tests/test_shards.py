@@ -170,3 +170,14 @@ def test_workers_resolve() -> None:
     assert shards.resolve_workers(0, sc, plan) == min(shards.cpu_count(), len(plan))
     with pytest.raises(ValueError, match="workers -1"):
         shards.resolve_workers(-1, sc, plan)
+
+
+def test_cli_run_refuses_a_bad_workers_value(capsys, tmp_path: Path) -> None:
+    from sim.cli import main
+
+    for bad in ("-1", "two"):
+        assert main(["run", "baseline", "--workers", bad, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert "--workers" in err and f"'{bad}'" in err and "'auto'" in err, err
+        assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()
