@@ -99,13 +99,42 @@ def play_shard(
 # -- headline figures, summed over shards --------------------------------------------------------
 
 
-def _months(values: pd.Series) -> np.ndarray:
-    """``YYYY-MM`` of each date (naive) or instant (its local date)."""
+_DAY_NS = 86_400 * 10**9
+
+
+def _months(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each date's (or instant's local date's) month as a code, and the codes' ``YYYY-MM``
+    labels; in one pass, not a sort (tables have millions of rows and a few dozen months)."""
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_localize(None)
-    m = values.to_numpy().astype("datetime64[M]")
-    uniq, inv = np.unique(m, return_inverse=True)
-    return np.datetime_as_string(uniq, unit="M").astype(object)[inv]
+    v = values.to_numpy()
+    if not len(v):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    day = v.astype("datetime64[ns]").view(np.int64) // _DAY_NS
+    d0 = int(day.min())
+    seen = np.flatnonzero(np.bincount(day - d0))  # the distinct days, in order
+    month_of = (seen + d0).astype("datetime64[D]").astype("datetime64[M]")
+    months, code_of_seen = np.unique(month_of, return_inverse=True)
+    lookup = np.zeros(int(seen[-1]) + 1, dtype=np.int64)
+    lookup[seen] = code_of_seen
+    return lookup[day - d0], np.datetime_as_string(months, unit="M").astype(object)
+
+
+def _sums(keys: list[np.ndarray], values: np.ndarray, names: list[str], labels: np.ndarray
+          ) -> pd.Series:  # fmt: skip
+    """``values`` summed per distinct row of small non-negative int ``keys`` (the second of
+    which is a month code, shown as ``labels``), as a Series indexed by ``names``."""
+    if not len(values):
+        idx = pd.MultiIndex.from_arrays([[] for _ in names], names=names)
+        return pd.Series(np.zeros(0, dtype=np.int64), index=idx)
+    width = [int(k.max()) + 1 for k in keys]
+    flat = np.ravel_multi_index(keys, width)
+    total = np.bincount(flat, weights=values, minlength=int(np.prod(width)))
+    hit = np.flatnonzero(np.bincount(flat, minlength=len(total)))
+    cols = list(np.unravel_index(hit, width))
+    cols[1] = labels[cols[1]]
+    idx = pd.MultiIndex.from_arrays(cols, names=names)
+    return pd.Series(np.rint(total[hit]).astype(np.int64), index=idx)
 
 
 def tally(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
@@ -113,22 +142,26 @@ def tally(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
     refusals per (replication, month, kind, error_code); group operations, DAU demand
     (user-days) and billed ``amount_minor`` per (replication, month)."""
     g, u, b = tables["group_ops"], tables["usage"], tables["bills"]
-    month = _months(g["date"] if "date" in g else g["time"])
+    month, labels = _months(g["date"] if "date" in g else g["time"])
     act = (g["op"] == ACTIVITY).to_numpy()
     rep = g["replication"].to_numpy()
-    refused = g["error_code"].to_numpy() != 0
-    kind = np.where(act, "dau", "ops").astype(object)
+    code = g["error_code"].to_numpy()
     count = g["count"].to_numpy()
-    by = lambda keys, mask: [k[mask] for k in keys]  # noqa: E731
+    ref = code != 0
+    codes, code_i = np.unique(code[ref], return_inverse=True)
+    refused = _sums([rep[ref], month[ref], act[ref].astype(np.int64), code_i], count[ref],
+                    ["replication", "month", "kind", "error_code"], labels)  # fmt: skip
+    refused.index = refused.index.set_levels(
+        [np.array(["ops", "dau"], dtype=object)[refused.index.levels[2]],
+         codes[refused.index.levels[3]]], level=[2, 3]
+    )  # fmt: skip
+    u_month, u_labels = _months(u["date"])
+    demand = (u["dau"] + u["dau_refused"]).to_numpy()
     return {
-        "refused": pd.Series(count[refused]).groupby(
-            by([rep, month, kind, g["error_code"].to_numpy()], refused)
-        ).sum().rename_axis(["replication", "month", "kind", "error_code"]),
-        "ops": pd.Series(count[~act]).groupby(by([rep, month], ~act)).sum()
-        .rename_axis(["replication", "month"]),
-        "dau": (u["dau"] + u["dau_refused"]).groupby(
-            [u["replication"].to_numpy(), _months(u["date"])]
-        ).sum().rename_axis(["replication", "month"]),
+        "refused": refused.sort_index(),
+        "ops": _sums([rep[~act], month[~act]], count[~act], ["replication", "month"], labels),
+        "dau": _sums([u["replication"].to_numpy(), u_month], demand, ["replication", "month"],
+                     u_labels),
         "revenue": b.groupby(["replication", "month"])["amount_minor"].sum(),
     }  # fmt: skip
 

@@ -181,3 +181,30 @@ def test_cli_run_refuses_a_bad_workers_value(capsys, tmp_path: Path) -> None:
         assert "--workers" in err and f"'{bad}'" in err and "'auto'" in err, err
         assert "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_error_counts_are_the_plain_groupby_of_the_tables() -> None:
+    """The one-pass tallies (sim.runner.tally) against pandas group-bys written out."""
+    from sim.runner import error_counts
+
+    r = run({**limits_scenario(), "replications": 2}, mode="fast", shard_tenants=5)
+    g = r.group_ops.assign(month=r.group_ops["date"].dt.strftime("%Y-%m"))
+    g["kind"] = np.where(g["op"] == "activity", "dau", "ops")
+    refused = g[g["error_code"] != 0].groupby(["replication", "month", "kind", "error_code"])
+    ops = g[g["kind"] == "ops"].groupby(["replication", "month"])["count"].sum()
+    u = r.usage.assign(month=r.usage["date"].dt.strftime("%Y-%m"))
+    dau = (u["dau"] + u["dau_refused"]).groupby([u["replication"], u["month"]]).sum()
+    want = refused["count"].sum().rename("refused").reset_index()
+    want["attempts"] = [
+        (dau if k == "dau" else ops)[(rep, m)]
+        for rep, m, k in zip(want["replication"], want["month"], want["kind"], strict=True)
+    ]
+    got = error_counts(r)
+    assert len(got) > 10 and set(got["kind"]) == {"ops", "dau"}
+    pd.testing.assert_frame_equal(
+        got[["replication", "month", "kind", "error_code", "refused", "attempts"]], want,
+        check_dtype=False,
+    )  # fmt: skip
+    assert r.summary["error_rates"]["70398"]["refused"] == int(
+        g.loc[g["error_code"] == 70398, "count"].sum()
+    )
