@@ -38,6 +38,8 @@ ATTEMPTS = len(CODES)  # the column counting attempts (group operations + DAU de
 STATE_CODES = ("IM", "Trial", "Trial-prepaid", "Trial-lapsed", "Pro-postpaid",
                "Ultimate-postpaid", "Deactivated")  # fmt: skip
 IM, TRIAL, PREPAID, LAPSED, PRO, ULTIMATE, GONE = range(7)
+_NEVER = np.iinfo(np.int64).max
+_OPTIONS = ("live_unlimited", "groups_per_user", "members_per_group")
 
 
 class _Params(BaseModel):
@@ -229,8 +231,9 @@ class Console:
         self.wtp = np.array([t.wtp for t in tenants], dtype=float)
         self.campaign = np.zeros(n, dtype=bool)
         self.renewed_until = np.zeros(n, dtype=np.int64)
-        self.prepaid_until = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        self.prepaid_until = np.full(n, _NEVER, dtype=np.int64)
         self.changed: set[int] = set()
+        self._spend: dict[tuple[Any, ...], float] = {}  # by configuration (:meth:`_refresh`)
         self.log: list[tuple[Any, ...]] = []
         self.up = candidates(catalog, tuple(catalog.transitions.upgrade.to))
         self.re = candidates(catalog, tuple(catalog.transitions.reconfigure.to))
@@ -273,19 +276,25 @@ class Console:
         self.config[i] = s
         self.state[i] = STATE_CODES.index(s["state"])
         until = s["prepaid_until"]
-        self.prepaid_until[i] = np.iinfo(np.int64).max if until is None else until
+        self.prepaid_until[i] = _NEVER if until is None else until
+        key = (s["state"], s.get("edition"), *(s.get(p) for p in _OPTIONS))
+        spend = self._spend.get(key)
+        if spend is None:  # (a few configurations, met again and again)
+            spend = self._spend[key] = self._spend_of(s)
+        self.spend[i] = spend
+        self.changed.add(i)
+
+    def _spend_of(self, s: dict[str, Any]) -> float:
+        """The monthly spend of an engine state."""
         cat = self.catalog
         if s["state"].endswith("-postpaid"):
             ed = s["edition"]
-            self.spend[i] = float(cat.editions[ed].price_per_month) + sum(
-                float(cat.option_price(ed, p, s[p]))
-                for p in ("live_unlimited", "groups_per_user", "members_per_group")
+            return float(cat.editions[ed].price_per_month) + sum(
+                float(cat.option_price(ed, p, s[p])) for p in _OPTIONS
             )
-        elif s["state"] == "Trial-prepaid":
-            self.spend[i] = float(cat.editions[s["edition"]].prepaid_price_per_month or 0)
-        else:
-            self.spend[i] = 0.0
-        self.changed.add(i)
+        if s["state"] == "Trial-prepaid":
+            return float(cat.editions[s["edition"]].prepaid_price_per_month or 0)
+        return 0.0
 
     def setup(self, t_ns: int) -> None:
         """Create every app on IM, then move it to its drawn start state."""
@@ -342,9 +351,17 @@ _LIMIT = [CODE_COL[c] for c in CODES]
 _PACK_LIMITED = [CODE_COL[c] for c in (10036, 10037, 10014, 10059)]
 
 
+def _may_buy(u: np.ndarray, reaction_days: float) -> np.ndarray:
+    """The tenants whose uniform may still pass ``u < affordability / reaction_days``: as the
+    affordability is at most 1, the others never buy, whatever they would choose -- a policy
+    looks no further into them (choosing is the costly part of a day's decisions)."""
+    return u < 1.0 / reaction_days
+
+
 def _upgrade(con: Console, d: int, t_ns: int, u: np.ndarray, p: UpgradeParams) -> None:
     errors = con.stats.win[:, _LIMIT].sum(axis=1)
-    for i in np.flatnonzero((con.state == IM) & (errors >= p.threshold)).tolist():
+    may = (con.state == IM) & (errors >= p.threshold) & _may_buy(u, p.reaction_days)
+    for i in np.flatnonzero(may).tolist():
         c = choose(con.up, con.needs(i), con.priced)
         if c is None:
             continue
@@ -365,7 +382,8 @@ def _upgrade(con: Console, d: int, t_ns: int, u: np.ndarray, p: UpgradeParams) -
 def _packs(con: Console, d: int, t_ns: int, u: np.ndarray, p: PacksParams) -> None:
     errors = con.stats.win[:, _PACK_LIMITED].sum(axis=1)
     paid = (con.state == PRO) | (con.state == ULTIMATE)
-    for i in np.flatnonzero(paid & (errors >= p.threshold) & ~con.campaign).tolist():
+    may = paid & (errors >= p.threshold) & ~con.campaign & _may_buy(u, p.reaction_days)
+    for i in np.flatnonzero(may).tolist():
         c = choose(con.re, con.needs(i), con.priced)
         cur = con.config[i]
         if c is None or (c.edition, c.live_unlimited, c.groups_per_user, c.members_per_group) == (
@@ -430,7 +448,9 @@ def _downgrade(con: Console, d: int, t_ns: int, u: np.ndarray, p: DowngradeParam
 def _prepaid(con: Console, d: int, t_ns: int, u: np.ndarray, p: PrepaidParams) -> None:
     errors = con.stats.win[:, _LIMIT].sum(axis=1)
     trial = (con.state == TRIAL) | (con.state == LAPSED)
-    for i in np.flatnonzero(trial & (errors >= p.threshold)).tolist():
+    for i in np.flatnonzero(
+        trial & (errors >= p.threshold) & _may_buy(u, p.reaction_days)
+    ).tolist():
         need = con.needs(i) | {"members": 21, "gpu": 51} if con.state[i] == LAPSED else con.needs(i)
         c = choose(con.pre, need, con.priced, prepaid=True)
         if c is None:

@@ -2,7 +2,8 @@
 operations decided in numpy batches instead of one SimPy event and one engine call each.
 
 How: plans are drawn for all live tenants at once (:func:`~sim.population.draw_plans`: each
-tenant from its own stream, the arithmetic vectorised per archetype) and held in one table.
+tenant from its own stream, the arithmetic vectorised per archetype; taken in pieces,
+:func:`~sim.population.plan_pieces`) and held in one table.
 Day by day, the day's operations are sorted by (tenant, time), and each tenant's day is decided
 in one of two ways:
 
@@ -19,11 +20,15 @@ in one of two ways:
   the day. A step has at most one operation per tenant, and tenants share no state, so a step is
   decided as one vector with no conflicts; steps run in order, so every tenant's operations are
   decided in its own time order, exactly as in ``exact``; once fewer than ``MIN_WIDTH`` tenants
-  remain, the rest one by one in plain Python (:meth:`_tail`).
+  remain, the rest one by one in plain Python (:meth:`_tail`). A tenant's opening registrations
+  (day one's initial users) are decided at once before the steps (:meth:`_registrations`).
 
 Console operations (rare) still go through the engine via the shared
-:class:`~sim.decisions.Console`; the engine's timeline is what billing reads. Memberships of
-dissolved groups are dropped at month starts (:meth:`_compact`).
+:class:`~sim.decisions.Console`; the engine's timeline is what billing reads. The groups'
+members are held in blocks, one per group and day of joins (:class:`~sim.fastparts.Members`),
+so that a dissolution releases them in a few vector passes; the members of dissolved groups are
+dropped at month starts. What stands in for slower numpy calls (the day's order, the day of a
+time) is in :mod:`sim.fastparts`.
 
 The group-operation rules are re-implemented here in vectorised form, for the operations the
 plans contain (register, create without invited members, join a non-live group, dissolve), in
@@ -45,9 +50,10 @@ import numpy as np
 
 from sim.catalog import GROUP_TYPES, Catalog
 from sim.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED
+from sim.fastparts import Grow, Members, by_tenant_time, day_of
 from sim.limits import GROUP_CODES
 from sim.model import ModelBase, Progress, Raw, TenantKey, decision_uniforms
-from sim.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, draw_plans
+from sim.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, plan_pieces
 
 BIG = np.iinfo(np.int64).max // 4
 MIN_WIDTH = 64
@@ -62,24 +68,8 @@ _COL_OF = np.array([CODE_COL.get(int(c), -1) for c in _CODE_LIST], dtype=np.int6
 """Column of :class:`~sim.decisions.Stats` counting each code of ``_CODE_LIST`` (-1: none)."""
 
 
-class _Grow:
-    """Growable 1-d arrays sharing one length."""
-
-    def __init__(self, **dtypes: Any) -> None:
-        self.n = 0
-        self.cap = 1024
-        self.a = {k: np.zeros(self.cap, dtype=v) for k, v in dtypes.items()}
-
-    def reserve(self, extra: int) -> None:
-        need = self.n + extra
-        if need <= self.cap:
-            return
-        while self.cap < need:
-            self.cap *= 2
-        for k, v in self.a.items():
-            grown = np.zeros(self.cap, dtype=v.dtype)
-            grown[: self.n] = v[: self.n]
-            self.a[k] = grown
+_LIMIT_KEYS = ("edition", "live_unlimited", "members_per_group", "groups_per_user")
+"""What :func:`limits_of` reads of a configuration."""
 
 
 def limits_of(catalog: Catalog, config: dict[str, Any], state: int) -> tuple[Any, ...]:
@@ -134,16 +124,19 @@ class FastModel(ModelBase):
         self.dau = np.stack([t.dau for t in self.tenants]).astype(np.int64) if n else None
         for i, t in enumerate(self.tenants):
             t.dau = self.dau[i]  # one copy: the tenants' rows of the table
-        # groups (global ids) and memberships (a linked list per group)
+        # groups (global ids) and memberships (a chain of blocks per group)
         uid = np.int32 if self.user_off[-1] < 2**31 else np.int64
-        self.g = _Grow(alive=bool, size=np.int32, owner=uid, head=np.int64)
-        self.m = _Grow(user=uid, next=np.int64, group=np.int64)
+        # mark: scratch for :meth:`_bulk`, 0 between calls
+        self.g = Grow(alive=bool, size=np.int32, owner=uid, head=np.int64, mark=np.int64)
+        self.m = Members(uid)
+        self.scratch = np.zeros(len(self.ucount), dtype=np.int64)  # per user, 0 between uses
         self.pending: dict[str, np.ndarray] = {}  # drawn, not yet played: sorted by day
         self.out: list[tuple[np.ndarray, np.ndarray]] = []  # per day: keys, counts
         self.n_ops = 0
         self.n_bulk = self.n_stepped = 0  # planned operations decided by each path
         self.use_bulk = True  # False: every tenant-day in steps (for the tests)
         self.min_width = MIN_WIDTH
+        self._limits: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # by configuration
 
     # -- limits ------------------------------------------------------------------------------
     def _refresh(self) -> None:
@@ -151,9 +144,12 @@ class FastModel(ModelBase):
         for i in sorted(con.changed):
             if con.state[i] == GONE:
                 continue
-            acc, live, nonlive, gpu, caps, comm, blocked, hard = limits_of(
-                self.catalog, con.config[i], int(con.state[i])
-            )
+            cfg, state = con.config[i], int(con.state[i])
+            key = (state, *(cfg.get(k) for k in _LIMIT_KEYS))
+            lims = self._limits.get(key)
+            if lims is None:  # (a few configurations, met again and again)
+                lims = self._limits[key] = limits_of(self.catalog, cfg, state)
+            acc, live, nonlive, gpu, caps, comm, blocked, hard = lims
             self.lim_acc[i], self.lim_live[i], self.lim_nonlive[i], self.gpu[i] = (
                 acc,
                 live,
@@ -163,26 +159,6 @@ class FastModel(ModelBase):
             self.caps[i] = caps
             self.community[i], self.blocked[i], self.hard[i] = comm, blocked, hard
         con.changed.clear()
-
-    def _compact(self) -> None:
-        """Drop the memberships of dissolved groups (when they are most of them)."""
-        m, g = self.m, self.g.a
-        n = m.n
-        if n < 1 << 16:
-            return
-        keep = g["alive"][m.a["group"][:n]]
-        kept = int(keep.sum())
-        if kept > n // 2:
-            return
-        new_of = np.cumsum(keep) - 1
-        for k in ("user", "group", "next"):
-            m.a[k][:kept] = m.a[k][:n][keep]
-        nxt = m.a["next"][:kept]
-        nxt[nxt >= 0] = new_of[nxt[nxt >= 0]]  # a member's next is in the same group
-        alive = np.flatnonzero(g["alive"][: self.g.n])
-        head = g["head"][alive]
-        g["head"][alive] = np.where(head >= 0, new_of[np.maximum(head, 0)], -1)
-        m.n = kept
 
     # -- plans -------------------------------------------------------------------------------
     def _month(self, days: np.ndarray) -> dict[str, np.ndarray]:
@@ -223,23 +199,22 @@ class FastModel(ModelBase):
         h = self.h
         ts = [self.tenants[i] for i in idx.tolist()]
         before = np.array([t.next_group for t in ts], dtype=np.int64)
-        drawn = draw_plans(ts, draw, h.day_s, h.day_s[-1], sort=False)
+        drawn = plan_pieces(ts, draw, h.day_s, h.day_s[-1], seq=False)
         n_new = np.array([t.next_group for t in ts], dtype=np.int64) - before
         g0 = self.g.n + np.cumsum(n_new) - n_new
         self.g.reserve(int(n_new.sum()))
         self.g.n += int(n_new.sum())
-        loc = drawn["tenant"]
-        grp = drawn["group"]
+        t, loc, grp = (np.concatenate(drawn[c]) for c in ("t", "tenant", "group"))
         ten = idx[loc]
         i4 = np.int32 if max(self.g.n, int(self.user_off[-1])) < 2**31 else np.int64
         return {  # compact: the pending operations of every tenant are held at once
-            "t": drawn["t"],
+            "t": t,
             "tenant": ten.astype(np.int32),
-            "op": drawn["op"].astype(np.int8),
-            "user": (drawn["user"] + self.user_off[ten]).astype(i4),
+            "op": np.concatenate(drawn["op"], dtype=np.int8),
+            "user": (np.concatenate(drawn["user"]) + self.user_off[ten]).astype(i4),
             "group": np.where(grp >= 0, grp - before[loc] + g0[loc], -1).astype(i4),
-            "gtype": drawn["gtype"].astype(np.int8),
-            "day": (np.searchsorted(h.day_s, drawn["t"], "right") - 1).astype(np.int16),
+            "gtype": np.concatenate(drawn["gtype"], dtype=np.int8),
+            "day": day_of(t, h.day_s).astype(np.int16),
         }
 
     # -- the run -----------------------------------------------------------------------------
@@ -268,7 +243,7 @@ class FastModel(ModelBase):
             if d == h.month_first[m]:
                 days = np.arange(d, h.month_first[m + 1])
                 u = decision_uniforms(self.tenants, len(days))
-                self._compact()
+                self.m.compact(self.g.a["alive"][: self.g.n], self.g.a["head"])
                 plan = self._month(days)
                 bounds = np.searchsorted(plan["day"], np.arange(d, days[-1] + 2)) if plan else None
                 if self.progress is not None:
@@ -285,7 +260,7 @@ class FastModel(ModelBase):
             )
             refused = np.where(alive, refused, 0)
             code = np.where(lapsed, 60020, 72000)
-            np.add.at(self.stats.today, (np.flatnonzero(alive), ATTEMPTS), dau[alive])
+            self.stats.today[np.flatnonzero(alive), ATTEMPTS] += dau[alive]  # distinct
             self.stats.today[np.flatnonzero(lapsed & alive), CODE_COL[60020]] += refused[
                 lapsed & alive
             ]
@@ -332,7 +307,13 @@ class FastModel(ModelBase):
         keys = np.concatenate([k for k, _ in out])
         count = np.concatenate([c for _, c in out])
         del out
-        order = np.argsort(keys)  # distinct: a day's keys are, and the day is in the key
+        # the keys are distinct, in day order, each day's ascending: a stable sort by tenant
+        # sorts them (a radix sort, for 16-bit tenants)
+        ten = keys // (len(_CODE_LIST) * 4 * self.h.n_days)
+        order = np.argsort(
+            ten.astype(np.int16 if len(self.tenants) < 2**15 else np.int64), kind="stable"
+        )
+        del ten
         keys = keys[order]
         count = count[order]
         del order
@@ -355,29 +336,35 @@ class FastModel(ModelBase):
     def _day(self, d: int, p: dict[str, np.ndarray], alive: np.ndarray) -> None:
         keep = np.flatnonzero(alive[p["tenant"]])
         # (tenant, time); ties in draw order (stable)
-        keep = keep[np.lexsort((p["t"][keep], p["tenant"][keep]))]
-        p = {c: a[keep].astype(np.int64) for c, a in p.items() if c not in ("t", "day")}
-        n = len(p["tenant"])
+        keep = keep[by_tenant_time(p["tenant"][keep], p["t"][keep], float(self.h.day_s[d]))]
+        # ids as intp (the fastest index), op and type codes as int8 (for comparisons)
+        cols = tuple(
+            p[c][keep].astype(np.intp) if c in ("tenant", "user", "group") else p[c][keep]
+            for c in ("tenant", "op", "user", "group", "gtype")
+        )
+        ten, op = cols[0], cols[1]
+        n = len(ten)
         if n == 0:
             return
-        ten = p["tenant"]
-        cols = (ten, p["op"], p["user"], p["group"], p["gtype"])
         code = np.full(n, -1, dtype=np.int64)  # -1: not attempted
         easy = self._static(*cols) if self.use_bulk else np.zeros(n, dtype=bool)
-        idx = np.flatnonzero(easy)
-        if len(idx):
+        n_easy = int(np.count_nonzero(easy))
+        if n_easy == n:
+            code = self._bulk(*cols)
+        elif n_easy:
+            idx = np.flatnonzero(easy)
             code[idx] = self._bulk(*(c[idx] for c in cols))
-            self.n_bulk += len(idx)
-        idx = np.flatnonzero(~easy)
-        if len(idx):
+        if n_easy < n:
+            idx = np.flatnonzero(~easy)
             code[idx] = self._steps(*(c[idx] for c in cols))
-            self.n_stepped += len(idx)
+        self.n_bulk += n_easy
+        self.n_stepped += n - n_easy
         done = code >= 0
         self.n_ops += int(done.sum())
         ci = np.searchsorted(_CODE_LIST, code[done])
         nc = len(_CODE_LIST)
         per_tenant = 4 * nc  # (op, code) of a tenant
-        counts = np.bincount(ten[done] * per_tenant + p["op"][done] * nc + ci)
+        counts = np.bincount(ten[done] * per_tenant + op[done] * nc + ci)
         small = np.flatnonzero(counts)
         keys = (small // per_tenant * self.h.n_days + d) * per_tenant + small % per_tenant
         self.out.append((keys, counts[small].astype(np.int32)))
@@ -408,8 +395,8 @@ class FastModel(ModelBase):
         refused |= newu & sat[ten]  # 70398, static
         may = ~refused & ~blocked  # operations that may succeed
         newu &= may
-        new_users, first = np.unique(uu[newu], return_index=True)
-        bad = self.accounts + np.bincount(ten[newu][first], minlength=nt) > self.lim_acc
+        bad = self.accounts + np.bincount(ten[newu][self._first(uu[newu])], minlength=nt)
+        bad = bad > self.lim_acc
         bad &= ~sat
         lc = may & is_c & live
         bad |= self.live + np.bincount(ten[lc], minlength=nt) > self.lim_live
@@ -417,10 +404,14 @@ class FastModel(ModelBase):
         bad |= self.nonlive + np.bincount(ten[nc], minlength=nt) > self.lim_nonlive
         # users' non-live groups
         counted = may & (nc | (is_j & ~live))
+        # (only users who might: at most ``t_counted`` more each)
+        t_counted = np.bincount(ten[counted], minlength=nt)
+        counted &= np.maximum(cnt, 0) + t_counted[ten] > self.gpu[ten]
         if counted.any():
-            users, first, k = np.unique(uu[counted], return_index=True, return_counts=True)
-            tu = ten[counted][first]
-            over = np.maximum(self.ucount[users], 0) + k > self.gpu[tu]
+            users, tu = uu[counted], ten[counted]
+            np.add.at(self.scratch, users, 1)
+            over = np.maximum(cnt[counted], 0) + self.scratch[users] > self.gpu[tu]
+            self.scratch[users] = 0
             bad[tu[over]] = True
         # group sizes need no check: with the users' groups out of reach, a group's joins are
         # refused 10014 from the first that finds it full on (:meth:`_bulk`)
@@ -432,7 +423,7 @@ class FastModel(ModelBase):
         """Decide the operations of static tenant-days (:meth:`_static`) at once, sorted by
         (tenant, time): the same rules as :meth:`_step` with every order-dependent check known
         to pass, so an outcome depends only on the state at the start of the day."""
-        g, mem = self.g.a, self.m
+        g = self.g.a
         n = len(ten)
         pos = np.arange(n)
         cnt = self.ucount[uu]
@@ -448,27 +439,28 @@ class FastModel(ModelBase):
         has_g = is_j | is_d
         gsafe = np.where(has_g, gg, 0)
         exists = g["alive"][gsafe] & has_g
+        # (a group has one create and one dissolve row: mark each with its position + 1)
+        mark = g["mark"]
         c_ok = is_c & (code == 0)
         if c_ok.any():
-            cg, cp = gg[c_ok], pos[c_ok]
-            o = np.argsort(cg)
-            cg, cp = cg[o], cp[o]
-            i = np.minimum(np.searchsorted(cg, gg), len(cg) - 1)
-            exists |= has_g & (cg[i] == gg) & (cp[i] < pos)
-        if is_d.any():
-            dd = is_d & exists
-            dg, dp = gg[dd], pos[dd]
-            o = np.argsort(dg)
-            dg, dp = dg[o], dp[o]
-            if len(dg):
-                i = np.minimum(np.searchsorted(dg, gg), len(dg) - 1)
-                exists &= ~(has_g & (dg[i] == gg) & (dp[i] < pos))
+            cg = gg[c_ok]
+            mark[cg] = pos[c_ok] + 1
+            m = mark[gsafe]
+            exists |= has_g & (m > 0) & (m <= pos)
+            mark[cg] = 0
+        dd = is_d & exists
+        if dd.any():
+            dg = gg[dd]
+            mark[dg] = pos[dd] + 1
+            m = mark[gsafe]
+            exists &= ~(has_g & (m > 0) & (m <= pos))
+            mark[dg] = 0
         code[has_g & ~exists] = -1
         # 10014: a join succeeds while the group is below its cap; the users' groups being out
         # of reach, every join that gets this far succeeds until then, and the others fail
         jn = np.flatnonzero((code == 0) & is_j)
+        o = jn[np.argsort(gg[jn], kind="stable")]  # by group, then time
         if len(jn):
-            o = jn[np.argsort(gg[jn], kind="stable")]  # by group, then time
             go = gg[o]
             start = np.flatnonzero(np.r_[True, go[1:] != go[:-1]])
             rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
@@ -479,45 +471,39 @@ class FastModel(ModelBase):
         # apply: accounts
         new_acc = ok & newu
         if new_acc.any():
-            users, first = np.unique(uu[new_acc], return_index=True)
-            self.ucount[users] = 0
+            users = uu[new_acc]
+            first = self._first(users)
             self.accounts += np.bincount(ten[new_acc][first], minlength=len(self.accounts))
+            self.ucount[users] = 0
         inc = ok & (is_c | is_j) & ~live
         if inc.any():
             np.add.at(self.ucount, uu[inc], _ONE)
         c_ok = ok & is_c
         if c_ok.any():
             self._found(gg[c_ok], uu[c_ok])
-        j_ok = ok & is_j
-        if j_ok.any():
-            gi = gg[j_ok]
-            o = np.argsort(gi, kind="stable")
-            gi = gi[o]
-            k = len(gi)
-            mem.reserve(k)
-            slots = np.arange(mem.n, mem.n + k)
-            mem.a["user"][slots] = uu[j_ok][o]
-            mem.a["group"][slots] = gi
-            first = np.r_[True, gi[1:] != gi[:-1]]
-            last = np.r_[gi[1:] != gi[:-1], True]
-            prev = np.r_[-1, slots[:-1]]
-            mem.a["next"][slots] = np.where(first, g["head"][gi], prev)
-            g["head"][gi[last]] = slots[last]
-            mem.n += k
-            np.add.at(g["size"], gi, _ONE)
+        o = o[ok[o]]  # the successful joins, by group
+        if len(o):
+            gi = gg[o]
+            lens = self.m.add(gi, uu[o], g["head"])
+            g["size"][gi[np.r_[0, np.cumsum(lens)[:-1]]]] += lens.astype(np.int32)
         d_ok = ok & is_d
         if d_ok.any():
             gi = gg[d_ok]
             g["alive"][gi] = False
             nl = gi[~live[d_ok]]
             np.add.at(self.ucount, g["owner"][nl], -_ONE)
-            self._release(g["head"][nl])
-        # group counts and their peaks over the day
-        dl = np.where(c_ok & live, 1, 0) - np.where(d_ok & live, 1, 0)
-        dn = np.where(c_ok & ~live, 1, 0) - np.where(d_ok & ~live, 1, 0)
-        if (c_ok | d_ok).any():
-            starts = np.flatnonzero(np.r_[True, ten[1:] != ten[:-1]])
-            ts = ten[starts]
+            np.add.at(self.ucount, self.m.users(g["head"][nl]), -_ONE)
+        # group counts and their peaks over the day, from the rows that change them (the peaks
+        # start the day at the counts, so the rows between them need no look)
+        ch = np.flatnonzero(c_ok | d_ok)
+        if len(ch):
+            sign = np.where(c_ok[ch], 1, -1)
+            dl = np.where(live[ch], sign, 0)
+            dn = sign - dl
+            tc = ten[ch]
+            n = len(ch)
+            starts = np.flatnonzero(np.r_[True, tc[1:] != tc[:-1]])
+            ts = tc[starts]
             run_l = np.cumsum(dl)
             run_t = run_l + np.cumsum(dn)
             seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
@@ -542,28 +528,34 @@ class FastModel(ModelBase):
         g["owner"][gi] = owners
         g["head"][gi] = -1
 
-    def _release(self, cur: np.ndarray) -> None:
-        """Give back one group each to the members of the lists starting at ``cur``."""
-        users, nxt = self.m.a["user"], self.m.a["next"]
-        cur = cur[cur >= 0]
-        while len(cur) > 16:
-            np.add.at(self.ucount, users[cur], -_ONE)
-            cur = nxt[cur]
-            cur = cur[cur >= 0]
-        ucount = self.ucount
-        for m in cur.tolist():
-            while m >= 0:
-                ucount[users[m]] -= 1
-                m = int(nxt[m])
+    def _first(self, users: np.ndarray) -> np.ndarray:
+        """Mask: one row of each distinct user (whichever write to the scratch wins)."""
+        k = np.arange(1, len(users) + 1)
+        self.scratch[users] = k
+        first = self.scratch[users] == k
+        self.scratch[users] = 0
+        return first
 
     def _steps(
         self, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
     ) -> np.ndarray:
         """Operations sorted by (tenant, time), decided in steps: step ``r`` holds every
-        tenant's ``r``-th operation; the busiest tenants' tail one by one (:meth:`_tail`)."""
+        tenant's ``r``-th operation; the busiest tenants' tail one by one (:meth:`_tail`). A
+        tenant's opening registrations (nothing else of its day before them) are decided at
+        once first (:meth:`_registrations`): on day one, the initial users come before anything
+        else, thousands of them where the accounts run out."""
         n = len(ten)
         first = np.r_[True, ten[1:] != ten[:-1]]
         start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+        opening = np.maximum.accumulate(np.where(op != REGISTER, np.arange(n), -1)) < start
+        if opening.any():
+            code = np.full(n, -1, dtype=np.int64)
+            idx = np.flatnonzero(opening)
+            code[idx] = self._registrations(ten[idx], uu[idx])
+            idx = np.flatnonzero(~opening)  # (each tenant's rest now opens with another op)
+            if len(idx):
+                code[idx] = self._steps(*(c[idx] for c in (ten, op, uu, gg, ty)))
+            return code
         rank = np.arange(n) - start
         order = np.argsort(rank, kind="stable")
         cuts = np.searchsorted(rank[order], np.arange(int(rank.max()) + 2))
@@ -579,11 +571,32 @@ class FastModel(ModelBase):
             code[idx] = self._step(*(c[idx] for c in cols))
         return code
 
+    def _registrations(self, ten: np.ndarray, uu: np.ndarray) -> np.ndarray:
+        """Registrations sorted by (tenant, time), each before anything else of its tenant's
+        day: as :meth:`_step` would decide them one by one -- the new users get an account in
+        time order while there are accounts left, the others 70398 (a user registering again
+        meets what the first registration met); a blocked tenant's all meet its code."""
+        cnt = self.ucount[uu]
+        _, first, inv = np.unique(uu, return_index=True, return_inverse=True)
+        new = np.zeros(len(uu), dtype=bool)
+        new[first] = cnt[first] < 0  # a user's first registration, the user new
+        seg = np.r_[True, ten[1:] != ten[:-1]]
+        start = np.maximum.accumulate(np.where(seg, np.arange(len(ten)), 0))
+        c = np.cumsum(new)
+        before = c - new - (c - new)[start]  # new users earlier in the tenant's day
+        blocked = self.blocked[ten]
+        granted = new & (blocked == 0) & (self.accounts[ten] + before < self.lim_acc[ten])
+        refused = (cnt[first] < 0)[inv] & ~granted[first][inv]
+        code = np.where(blocked > 0, blocked, np.where(refused, 70398, 0))
+        self.ucount[uu[granted]] = 0
+        self.accounts += np.bincount(ten[granted], minlength=len(self.accounts))
+        return code
+
     def _step(
         self, ti: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
     ) -> np.ndarray:
         """Decide one operation per tenant (distinct tenants); return codes (-1: skipped)."""
-        g, m = self.g.a, self.m
+        g = self.g.a
         has_g = gg >= 0
         gsafe = np.where(has_g, gg, 0)
         exists = g["alive"][gsafe] & has_g
@@ -639,15 +652,8 @@ class FastModel(ModelBase):
             )
         j_ok = ok & is_join
         if j_ok.any():
-            gi = gg[j_ok]
-            k = len(gi)
-            m.reserve(k)
-            slots = np.arange(m.n, m.n + k)
-            m.a["user"][slots] = uu[j_ok]
-            m.a["group"][slots] = gi
-            m.a["next"][slots] = g["head"][gi]
-            g["head"][gi] = slots
-            m.n += k
+            gi = gg[j_ok]  # distinct: one operation per tenant
+            self.m.add(gi, uu[j_ok], g["head"])
             g["size"][gi] += 1
         d_ok = ok & (op == DISSOLVE)
         if d_ok.any():
@@ -659,11 +665,7 @@ class FastModel(ModelBase):
             self.nonlive[t_d] -= ~lv
             nl = gi[~lv]
             self.ucount[g["owner"][nl]] -= 1
-            cur = g["head"][nl]
-            while len(cur):
-                cur = cur[cur >= 0]
-                self.ucount[m.a["user"][cur]] -= 1  # distinct: one member per group per pass
-                cur = m.a["next"][cur]
+            np.add.at(self.ucount, self.m.users(g["head"][nl]), -_ONE)
         return code
 
     def _tail(
@@ -708,11 +710,7 @@ class FastModel(ModelBase):
                 else:
                     nl -= 1
                     ucount[owner[grp]] -= 1
-                    m = int(head[grp])
-                    users, nxt = mem.a["user"], mem.a["next"]
-                    while m >= 0:
-                        ucount[users[m]] -= 1
-                        m = int(nxt[m])
+                    mem.release_one(int(head[grp]), ucount)
                 continue
             c = int(ucount[u])
             if o == CREATE and gt == _COMMUNITY and not comm:
@@ -758,13 +756,7 @@ class FastModel(ModelBase):
             if c < 0:
                 acc += 1
             ucount[u] = max(c, 0) + 1
-            mem.reserve(1)
-            slot = mem.n
-            mem.a["user"][slot] = u
-            mem.a["group"][slot] = grp
-            mem.a["next"][slot] = head[grp]
-            head[grp] = slot
-            mem.n += 1
+            mem.add_one(grp, u, head)
             size[grp] += 1
         if cur_t >= 0:
             self.accounts[cur_t], self.live[cur_t], self.nonlive[cur_t] = acc, lv, nl

@@ -30,6 +30,8 @@ Plan times are seconds since the scenario start; day ``d``'s operations lie in
 
 from __future__ import annotations
 
+import bisect
+import functools
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -177,22 +179,41 @@ def make_tenant(
         start = days[0] + int(first_day[m] * max(len(days) - params.event_days, 1))
         event[start : start + params.event_days] = True
     e = streams["economics"]
-    states, shares = zip(*sorted(params.start_state.items()), strict=True)
-    p = np.asarray(shares, dtype=float) / max(sum(shares), 1e-12)
-    start_state = states[int(np.searchsorted(np.cumsum(p), e.random() * p.sum(), "right"))]
+    states, cum, total = _start_shares(tuple(sorted(params.start_state.items())))
+    start_state = states[bisect.bisect_right(cum, e.random() * total)]
     wtp = float(params.wtp_median * np.exp(params.wtp_sigma * e.standard_normal()))
     return Tenant(app, archetype, index, params, streams, start_state, wtp, users, dau, event)
 
 
-def _pick_users(u: np.ndarray, n: np.ndarray, a: float) -> np.ndarray:
+@functools.lru_cache(maxsize=64)
+def _start_shares(
+    items: tuple[tuple[str, float], ...],
+) -> tuple[tuple[str, ...], list[float], float]:
+    """An archetype's start states, the cumulative shares (normalised) and their total: what
+    draws a tenant's start state, once per archetype."""
+    states, shares = zip(*items, strict=True)
+    p = np.asarray(shares, dtype=float) / max(sum(shares), 1e-12)
+    return states, np.cumsum(p).tolist(), float(p.sum())
+
+
+def _pick_users(u: np.ndarray, n: np.ndarray, a: float, at: np.ndarray | None = None) -> np.ndarray:
     """User indices in ``[0, n)`` drawn with weight ``(rank + 1) ** -a`` by inverse CDF of the
-    continuous approximation, from uniforms ``u``."""
+    continuous approximation, from uniforms ``u``; ``n`` per draw, or per group with ``at`` the
+    group of each draw (what depends on ``n`` alone is then computed once per group)."""
+    # (in place where it can be: these are the largest arrays of the plans)
     if a == 0:
-        x = 1.0 + u * n
+        x = u * (n if at is None else n[at])
+        x += 1.0
     else:
         b = 1.0 - a
-        x = (1.0 + u * ((n + 1.0) ** b - 1.0)) ** (1.0 / b)
-    return np.minimum(np.floor(x).astype(np.int64) - 1, n - 1).clip(0)
+        span = (n + 1.0) ** b - 1.0
+        x = u * (span if at is None else span[at])
+        x += 1.0
+        np.power(x, 1.0 / b, out=x)
+    k = np.floor(x, out=x).astype(np.int64)
+    k -= 1
+    np.minimum(k, (n if at is None else n[at]) - 1, out=k)
+    return np.maximum(k, 0, out=k)
 
 
 _EMPTY_I = np.zeros(0, dtype=np.int64)
@@ -220,37 +241,56 @@ def draw_plans(
     day_start: np.ndarray,
     horizon_s: float,
     sort: bool = True,
+    seq: bool = True,
 ) -> dict[str, np.ndarray]:
     """:func:`month_plan` of many tenants at once, with a ``tenant`` column (index in
     ``tenants``), sorted by tenant and, within a tenant, in draw order (``sort=False``: a
-    tenant's rows are still in draw order, but interleaved with the other tenants').
+    tenant's rows are still in draw order, but interleaved with the other tenants';
+    ``seq=False``: without the ``seq`` column, for a caller that keeps the draw order).
 
     Each tenant draws from its own activity stream, in the same order and amounts whoever else
     is drawn with it (per-tenant calls of its generator, each for all of the block's days);
     what is computed from the draws is computed for all tenants of an archetype at once."""
-    parts, idx = [], []
+    pieces = plan_pieces(tenants, days, day_start, horizon_s, seq)
+    out = {
+        c: np.concatenate(v, dtype=np.float64 if c == "t" else np.int64) for c, v in pieces.items()
+    }
+    if sort and len(tenants) > 1:  # (stable: a tenant's rows stay in draw order)
+        order = np.argsort(out["tenant"], kind="stable")
+        out = {c: a[order] for c, a in out.items()}
+    return out
+
+
+def plan_pieces(
+    tenants: list[Tenant],
+    days: np.ndarray,
+    day_start: np.ndarray,
+    horizon_s: float,
+    seq: bool = True,
+) -> dict[str, list[np.ndarray]]:
+    """The columns of :func:`draw_plans` with ``sort=False``, each as the list of its pieces (a
+    kind of operation of an archetype's tenants), not concatenated: for a caller that converts
+    them anyway, saving a copy of the largest table of a run."""
+    pieces: dict[str, list[np.ndarray]] = {}
     by_arch: dict[str, list[int]] = {}
     for i, t in enumerate(tenants):
         by_arch.setdefault(t.archetype, []).append(i)
     for members in by_arch.values():
-        ts = [tenants[i] for i in members]
-        parts.append(_draw_archetype(ts, days, day_start, horizon_s, sort))
-        idx.append(np.asarray(members, dtype=np.int64))
-    if len(parts) == 1:
-        out = parts[0]
-        out["tenant"] = idx[0][out["tenant"]]
-        return out
-    out = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
-    out["tenant"] = np.concatenate([m[p["tenant"]] for m, p in zip(idx, parts, strict=True)])
-    if not sort:
-        return out
-    order = np.argsort(out["tenant"], kind="stable")
-    return {c: a[order] for c, a in out.items()}
+        part = _draw_archetype([tenants[i] for i in members], days, day_start, horizon_s, seq)
+        index = np.asarray(members, dtype=np.int64)
+        part["tenant"] = [index[local] for local in part["tenant"]]
+        for c, v in part.items():
+            pieces.setdefault(c, []).extend(v)
+    return pieces
 
 
 def _draw_archetype(
-    ts: list[Tenant], days: np.ndarray, day_start: np.ndarray, horizon_s: float, sort: bool
-) -> dict[str, np.ndarray]:
+    ts: list[Tenant],
+    days: np.ndarray,
+    day_start: np.ndarray,
+    horizon_s: float,
+    seq: bool,
+) -> dict[str, list[np.ndarray]]:
     p = ts[0].params
     n_t, n_days = len(ts), len(days)
     base = day_start[days]
@@ -265,19 +305,22 @@ def _draw_archetype(
     lam_l = p.live_rate * dau * live_mult
     n_reg = new.sum(axis=1).tolist()
     # the draws, tenant by tenant: first what fixes the number of groups and their sizes...
+    # (non-live then live groups a day, in one Poisson call: the draws of two calls, in the same
+    # order; a mean of 0 gives 0 and reads nothing, so all-0 live means need no call)
+    lam = np.concatenate([lam_c, lam_l], axis=1)
+    live_any = (lam_l > 0).any(axis=1).tolist()
+    counts = np.zeros((n_t, 2 * n_days), dtype=np.int64)
     rngs = [t.streams["activity"] for t in ts]
-    reg_u, n_create, n_live, r3, life = [], [], [], [], []
+    reg_u, r3, life = [], [], []
     for i, rng in enumerate(rngs):
         reg_u.append(rng.random(n_reg[i]))
-        nc = rng.poisson(lam_c[i])
-        n_create.append(nc)
-        n_live.append(rng.poisson(lam_l[i]))
-        k = int(nc.sum())
+        nc = rng.poisson(lam[i] if live_any[i] else lam_c[i])
+        counts[i, : len(nc)] = nc
+        k = sum(nc[:n_days].tolist())
         r3.append(rng.random(3 * k).reshape(3, k))  # times, types, sizes
         if p.lifetime_days > 0:
             life.append(rng.exponential(p.lifetime_days, k))
-    n_create_m = np.stack(n_create)
-    n_live_m = np.stack(n_live)
+    n_create_m, n_live_m = counts[:, :n_days], counts[:, n_days:]
     k_t = n_create_m.sum(axis=1)
     kl_t = n_live_m.sum(axis=1)
     k = int(k_t.sum())
@@ -295,8 +338,9 @@ def _draw_archetype(
     kl_list = kl_t.tolist()
     for i, rng in enumerate(rngs):
         r2.append(rng.random(2 * cand_n[i]).reshape(2, cand_n[i]))  # members, join times
-        rl.append(rng.random(2 * kl_list[i]).reshape(2, kl_list[i]))  # start, host
-        hours_sn.append(rng.standard_normal(kl_list[i]))
+        if kl_list[i]:  # (no draw reads nothing)
+            rl.append(rng.random(2 * kl_list[i]).reshape(2, kl_list[i]))  # start, host
+            hours_sn.append(rng.standard_normal(kl_list[i]))
     # registrations: the day's new users, at uniform times (users0 at the start, before all)
     flat = new.ravel()
     reg_td = np.repeat(np.arange(n_t * n_days), flat)
@@ -325,12 +369,15 @@ def _draw_archetype(
     # owner first, then members, by activity weight; repeats dropped (first draw kept)
     cand_g = np.repeat(np.arange(k), size)
     r2a = np.concatenate(r2, axis=1) if r2 else np.zeros((2, 0))
-    cand_u = _pick_users(r2a[0], n_users[cand_g], p.activity_exponent)
+    cand_u = _pick_users(r2a[0], n_users, p.activity_exponent, at=cand_g)
     fill_u = r2a[1]
     key = cand_g * (int(n_users.max()) + 1 if k else 1) + cand_u
-    _, first = np.unique(key, return_index=True)
+    perm = np.argsort(key, kind="stable")  # np.unique(key, return_index=True), a bit faster
+    key = key[perm]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
     keep = np.zeros(len(cand_g), dtype=bool)
-    keep[first] = True
+    keep[perm[first]] = True
     pos = np.arange(len(cand_g)) - np.repeat(np.cumsum(size) - size, size)
     owner_row = keep & (pos == 0)
     join_row = keep & (pos > 0)
@@ -346,7 +393,7 @@ def _draw_archetype(
     rla = np.concatenate(rl, axis=1) if rl else np.zeros((2, 0))
     l_t = base[l_day] + 1.0 + rla[0] * (DAY_S - 2)
     host = _pick_users(rla[1], u_days[l_ten, l_day], p.activity_exponent)
-    hours = p.live_hours_median * np.exp(0.5 * np.concatenate(hours_sn))
+    hours = p.live_hours_median * np.exp(0.5 * np.concatenate([np.zeros(0), *hours_sn]))
     l_end = l_t + hours * 3600.0
     l_first = np.cumsum(kl_t) - kl_t
     lid = next_group[l_ten] + k_t[l_ten] + np.arange(kl) - l_first[l_ten]
@@ -367,23 +414,21 @@ def _draw_archetype(
     # nothing after the horizon; ``seq`` numbers a tenant's rows in draw order (the order of
     # the components above, each sorted by tenant)
     seq_next = np.array([t.next_seq for t in ts], dtype=np.int64)
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in (*cols, "seq")}
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in (*cols, "seq")[: len(cols) + seq]}
     for j in range(len(cols["t"])):
         keep = cols["t"][j] < horizon_s
-        ten = cols["tenant"][j][keep]
+        everything = bool(keep.all())  # (then no copy before the concatenation)
+        ten = cols["tenant"][j] if everything else cols["tenant"][j][keep]
         for c, v in cols.items():
-            parts[c].append(np.asarray(v[j][keep], dtype=np.float64 if c == "t" else np.int64))
+            parts[c].append(v[j] if everything else v[j][keep])
         counts = np.bincount(ten, minlength=n_t)
-        rank = np.arange(len(ten)) - np.repeat(np.cumsum(counts) - counts, counts)
-        parts["seq"].append(seq_next[ten] + rank)
+        if seq:
+            rank = np.arange(len(ten)) - np.repeat(np.cumsum(counts) - counts, counts)
+            parts["seq"].append(seq_next[ten] + rank)
         seq_next += counts
     for t, n in zip(ts, seq_next.tolist(), strict=True):
         t.next_seq = n
-    out = {c: np.concatenate(v) for c, v in parts.items()}
-    if sort and n_t > 1:
-        order = np.argsort(out["tenant"], kind="stable")
-        out = {c: a[order] for c, a in out.items()}
-    return out
+    return parts
 
 
 PLAN_COLUMNS = ("t", "op", "user", "group", "gtype", "seq")
