@@ -121,7 +121,7 @@ def show(r: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tenants", type=int, default=1000, help="tenants for the mode comparison")
+    ap.add_argument("--tenants", type=int, default=2000, help="tenants for the mode comparison")
     ap.add_argument("--months", type=int, default=6)
     ap.add_argument("--big-tenants", type=int, default=10_000, help="tenants for `sim run`")
     ap.add_argument("--big-months", type=int, default=24)
