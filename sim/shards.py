@@ -160,7 +160,7 @@ def play(
             yield part
         return
     ctx = multiprocessing.get_context("spawn")
-    progress_q = ctx.Manager().Queue() if progress is not None else _NullQueue()
+    progress_q = ctx.Queue() if progress is not None else _NullQueue()
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_init,
         initargs=(player, scenario, catalog, progress_q),
