@@ -96,15 +96,18 @@ TenantKey = tuple[str, int]
 """A tenant of a scenario: (archetype name, index within the archetype)."""
 
 
+def app_name(scenario: Any, archetype: str, index: int) -> str:
+    """The app name of a tenant: ``social-0042`` (zero-padded to the archetype's count, so that
+    names sort in index order)."""
+    width = max(4, len(str(scenario.population[archetype].count - 1)))
+    return f"{archetype}-{index:0{width}d}"
+
+
 def tenant_keys(scenario: Any) -> list[tuple[str, TenantKey]]:
     """Every tenant of the scenario as ``(app name, key)``, sorted by app name: the order of
     the tenants in a model, in shards (:mod:`sim.shards`) and in the app-first tables."""
-    out = []
-    for name, params in scenario.population.items():
-        width = max(4, len(str(params.count - 1)))
-        out.extend((f"{name}-{j:0{width}d}", (name, j)) for j in range(params.count))
-    out.sort()
-    return out
+    keys = [(name, j) for name, p in scenario.population.items() for j in range(p.count)]
+    return sorted((app_name(scenario, *key), key) for key in keys)
 
 
 def make_tenants(
@@ -117,23 +120,18 @@ def make_tenants(
     draws come from its own streams: they do not depend on which other tenants are made."""
     if keys is None:
         keys = [key for _, key in tenant_keys(scenario)]
-    out = []
-    for name, j in keys:
-        params = scenario.population[name]
-        width = max(4, len(str(params.count - 1)))
-        streams = TenantStreams(scenario.seed, replication, name, j)
-        out.append(
-            make_tenant(
-                f"{name}-{j:0{width}d}",
-                name,
-                j,
-                params,
-                streams,
-                horizon.n_days,
-                horizon.month_of_day,
-            )
+    return [
+        make_tenant(
+            app_name(scenario, name, j),
+            name,
+            j,
+            scenario.population[name],
+            TenantStreams(scenario.seed, replication, name, j),
+            horizon.n_days,
+            horizon.month_of_day,
         )
-    return out
+        for name, j in keys
+    ]
 
 
 def decision_uniforms(tenants: list[Tenant], n_days: int) -> np.ndarray:
