@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.catalog import GROUP_TYPES, Catalog
+from sim.limits import DAU_LIMIT, PREPAID_EXPIRED
 from sim.model import Raw
 from sim.population import OPS
 from sim.replayer import PURCHASE_COLUMNS, timeline_frame
@@ -99,7 +100,7 @@ def _activity(raw: Raw) -> dict[str, np.ndarray]:
     }
 
 
-_REASON_OF_ACTIVITY = {72000: "dau_limit", 60020: "prepaid_expired"}
+_REASON_OF_ACTIVITY = {code: reason for code, reason, _ in (DAU_LIMIT, PREPAID_EXPIRED)}
 
 
 def _reasons(raw: Raw, act_codes: np.ndarray) -> tuple[list[str], np.ndarray]:
