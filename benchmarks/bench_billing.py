@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.billing import POLICIES, bill
-from sim.catalog_files import load_catalog
+from sim.files.catalogs import load_catalog
 
 YEAR_START = pd.Timestamp("2024-01-01", tz="Asia/Shanghai").value
 YEAR_NS = 366 * 86_400 * 1_000_000_000

@@ -25,9 +25,9 @@ from pathlib import Path
 
 MODEL = r"""
 import json, resource, sys, time
-from sim.fastmode import FastModel
-from sim.model import ExactModel
-from sim.scenario import load_scenario
+from sim.model.fast import FastModel
+from sim.model.exact import ExactModel
+from sim.model.scenario import load_scenario
 mode, tenants, months = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 base = load_scenario("baseline")
 sets = [f"population.{k}.count={max(1, round(a.count * tenants / base.n_tenants))}"
@@ -44,8 +44,8 @@ print(json.dumps({"what": f"{mode} model", "tenants": sc.n_tenants, "months": mo
 
 RUN = r"""
 import json, sys, time
-from sim.runner import run_and_write
-from sim.scenario import load_scenario
+from sim.model.runner import run_and_write
+from sim.model.scenario import load_scenario
 tenants, months, workers, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 base = load_scenario("baseline")
 sets = [f"population.{k}.count={max(1, round(a.count * tenants / base.n_tenants))}"

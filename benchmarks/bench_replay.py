@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 import sim
-from sim.catalog_files import load_catalog
-from sim.engine import Engine
-from sim.opslog import read_ops
+from sim.files.catalogs import load_catalog
+from sim.files.opslog import read_ops
 from sim.replayer import _run
+from sim.rules.engine import Engine
 
 
 def generate(n_ops: int, n_apps: int, seed: int) -> pd.DataFrame:

@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim import metrics
-from sim.report import build_report, load_run
-from sim.runner import run, write
+from sim.model.runner import run, write
+from sim.reports.report import build_report, load_run
+from sim.results import metrics
 
 COUNTS = {"social": 1000, "enterprise": 400, "live": 300, "community": 300, "game": 400}
 
@@ -45,8 +45,10 @@ def main() -> None:
         t5 = time.perf_counter()
         rows = len(r.group_counts)
     apps = sum(counts.values())
-    print(f"baseline x{args.scale}: {apps} apps x {args.months} months x "
-          f"{args.replications} replication(s), {rows:,} group-op count rows")  # fmt: skip
+    print(
+        f"baseline x{args.scale}: {apps} apps x {args.months} months x "
+        f"{args.replications} replication(s), {rows:,} group-op count rows"
+    )
     print(f"  run + write tables  {t1 - t0:8.2f} s")
     print(f"  read + prepare      {t2 - t1:8.2f} s")
     print(f"  metrics             {t3 - t2:8.2f} s")

@@ -1,8 +1,8 @@
 """sim: simulation and cost analysis of IM-cloud editions, packs, limits and prorated billing.
 
 The entry points are re-exported here lazily (``import sim`` stays cheap and has no side
-effects): ``sim.replay`` (:func:`sim.replayer.replay`), ``sim.run`` (:func:`sim.runner.run`), ``sim.load_catalog``
-(:func:`sim.catalog_files.load_catalog`) and ``sim.Engine`` (:class:`sim.engine.Engine`).
+effects): ``sim.replay`` (:func:`sim.replayer.replay`), ``sim.run`` (:func:`sim.model.runner.run`), ``sim.load_catalog``
+(:func:`sim.files.catalogs.load_catalog`) and ``sim.Engine`` (:class:`sim.rules.engine.Engine`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "replay": ("sim.replayer", "replay"),
-    "run": ("sim.runner", "run"),
-    "RunResult": ("sim.runner", "RunResult"),
-    "load_scenario": ("sim.scenario", "load_scenario"),
+    "run": ("sim.model.runner", "run"),
+    "RunResult": ("sim.model.runner", "RunResult"),
+    "load_scenario": ("sim.model.scenario", "load_scenario"),
     "ReplayResult": ("sim.replayer", "ReplayResult"),
-    "load_catalog": ("sim.catalog_files", "load_catalog"),
-    "Engine": ("sim.engine", "Engine"),
+    "load_catalog": ("sim.files.catalogs", "load_catalog"),
+    "Engine": ("sim.rules.engine", "Engine"),
     "SimError": ("sim.errors", "SimError"),
+    "metrics": ("sim.results.metrics", None),
+    "charts": ("sim.reports.charts", None),
 }
 
 __all__ = sorted(_EXPORTS)
@@ -31,6 +33,6 @@ def __getattr__(name: str) -> Any:
         module, attr = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'sim' has no attribute {name!r}") from None
-    value = getattr(import_module(module), attr)
+    value = import_module(module) if attr is None else getattr(import_module(module), attr)
     globals()[name] = value
     return value

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.calendar import month_index, month_start
-from sim.catalog import Catalog
-from sim.catalog_files import load_catalog
-from sim.engine import Engine
+from sim.core.calendar import month_index, month_start
+from sim.core.catalog import Catalog
 from sim.errors import InputError
-from sim.limits import OK
-from sim.opslog import OPS, OpsLog, read_ops, read_usage
+from sim.files.catalogs import load_catalog
+from sim.files.opslog import OPS, OpsLog, read_ops, read_usage
+from sim.rules.engine import Engine
+from sim.rules.limits import OK
 
 TIMELINE_COLUMNS = (
     "app",

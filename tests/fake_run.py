@@ -19,13 +19,21 @@ def tiny_overrides(count: int = 2, months: int = 2) -> list[str]:
     return [f"horizon_months={months}"] + [f"population.{a}.count={count}" for a in ARCHETYPES]
 
 
-def real_run(out: Path, scenario: str = "baseline", *, replications: int = 2,
-             mode: str = "fast", extra: tuple[str, ...] = (), **kw: Any) -> Path:  # fmt: skip
+def real_run(
+    out: Path,
+    scenario: str = "baseline",
+    *,
+    replications: int = 2,
+    mode: str = "fast",
+    extra: tuple[str, ...] = (),
+    **kw: Any,
+) -> Path:
     """Run a scenario of ``scenarios/`` at a tiny size and write it into ``out``."""
-    from sim.runner import run, write
+    from sim.model.runner import run, write
 
-    result = run(scenario, replications=replications, mode=mode,
-                 overrides=[*tiny_overrides(**kw), *extra])  # fmt: skip
+    result = run(
+        scenario, replications=replications, mode=mode, overrides=[*tiny_overrides(**kw), *extra]
+    )
     write(result, out)
     return out
 
@@ -37,8 +45,19 @@ def ts(text: str) -> pd.Timestamp:
 def timeline(rows: list[tuple[Any, ...]], replication: int = 0) -> pd.DataFrame:
     """A timeline from ``(app, start, end, state, edition, live_unlimited, groups_per_user,
     members_per_group)`` rows, times as text (``end`` None: open)."""
-    df = pd.DataFrame(rows, columns=["app", "start", "end", "state", "edition", "live_unlimited",
-                                     "groups_per_user", "members_per_group"])  # fmt: skip
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "app",
+            "start",
+            "end",
+            "state",
+            "edition",
+            "live_unlimited",
+            "groups_per_user",
+            "members_per_group",
+        ],
+    )
     df["start"] = [ts(s) for s in df["start"]]
     df["end"] = pd.Series([ts(e) if e else pd.NaT for e in df["end"]], dtype=df["start"].dtype)
     df["prepaid_until"] = pd.Series(pd.NaT, index=df.index, dtype=df["start"].dtype)
@@ -48,7 +67,7 @@ def timeline(rows: list[tuple[Any, ...]], replication: int = 0) -> pd.DataFrame:
 
 def write_run(out: Path, tables: dict[str, pd.DataFrame], summary: dict[str, Any]) -> Path:
     """Write hand-made tables (Parquet) and ``summary.json`` in the layout ``sim run`` writes."""
-    from sim.outputs import write_json, write_tables
+    from sim.files.outputs import write_json, write_tables
 
     write_tables(out, {f"{k}.parquet": v for k, v in tables.items()})
     write_json(out / "summary.json", summary)
@@ -59,7 +78,7 @@ def with_summary(run_dir: Path, out: Path, **changes: Any) -> Path:
     """A copy of ``run_dir`` in ``out`` whose ``summary.json`` has ``changes``."""
     import shutil
 
-    from sim.outputs import write_json
+    from sim.files.outputs import write_json
 
     shutil.copytree(run_dir, out)
     path = out / "summary.json"

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from sim.billing import BILL_COLUMNS, POLICIES, bill
-from sim.catalog_files import load_catalog
 from sim.errors import CatalogError, InputError
+from sim.files.catalogs import load_catalog
 
 CAT = load_catalog()
 BERLIN = load_catalog(overrides=["timezone=Europe/Berlin"])
@@ -35,8 +35,17 @@ ULT = {"live_unlimited": False, "groups_per_user": 1000, "members_per_group": 20
 FREE = {"live_unlimited": False, "groups_per_user": 50, "members_per_group": 20}
 
 
-TIMELINE_COLUMNS = ["app", "start", "end", "state", "live_unlimited", "groups_per_user",
-                    "members_per_group", "edition", "prepaid_until"]  # fmt: skip
+TIMELINE_COLUMNS = [
+    "app",
+    "start",
+    "end",
+    "state",
+    "live_unlimited",
+    "groups_per_user",
+    "members_per_group",
+    "edition",
+    "prepaid_until",
+]
 
 
 def make_timeline(*steps: tuple, app: str = "a", catalog=CAT) -> pd.DataFrame:
@@ -566,12 +575,17 @@ def test_end_to_end_reconfigure_then_deactivate() -> None:
     got = replay_bills(
         [
             {"time": "2024-01-01T09:00", "app": "a", "op": "create_app"},
-            {"time": "2024-01-20T12:00", "app": "a", "op": "upgrade", "edition": "Pro",
-             "live_unlimited": True},
+            {
+                "time": "2024-01-20T12:00",
+                "app": "a",
+                "op": "upgrade",
+                "edition": "Pro",
+                "live_unlimited": True,
+            },
             {"time": "2024-02-10T08:00", "app": "a", "op": "reconfigure", "edition": "Ultimate"},
             {"time": "2024-03-05T10:00", "app": "a", "op": "deactivate"},
         ]
-    )  # fmt: skip
+    )
     assert lines(got) == [
         ("2024-01", "edition", "Pro", 12, "day", 174.19),
         ("2024-01", "live_unlimited", "unlimited", 12, "day", 174.19),
@@ -590,10 +604,16 @@ def test_end_to_end_prepaid_after_downgrade() -> None:
         [
             {"time": "2024-01-01T09:00", "app": "t", "op": "create_app"},
             {"time": "2024-01-05T09:00", "app": "t", "op": "downgrade"},
-            {"time": "2024-01-31T15:00", "app": "t", "op": "buy_prepaid", "edition": "Pro",
-             "members_per_group": 2000, "months": 3},
+            {
+                "time": "2024-01-31T15:00",
+                "app": "t",
+                "op": "buy_prepaid",
+                "edition": "Pro",
+                "members_per_group": 2000,
+                "months": 3,
+            },
         ]
-    )  # fmt: skip
+    )
     assert lines(got) == [
         ("2024-01", "edition", "Pro", 3, "month", 1349.97),
         ("2024-01", "members_per_group", "2000", 3, "month", 719.97),

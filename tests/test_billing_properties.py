@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.billing import bill
-from sim.catalog import PACKS
-from sim.catalog_files import load_catalog
+from sim.core.catalog import PACKS
+from sim.files.catalogs import load_catalog
 
 CATALOGS = {
     tz: load_catalog(overrides=[f"timezone={tz}"]) for tz in ("Asia/Shanghai", "Europe/Berlin")
@@ -33,14 +33,20 @@ CONFIGS = [
     for g in (500, 1000)
     for m in (200, 2000)
 ] + [
-    ("Ultimate-postpaid", "Ultimate", {"live_unlimited": False, "groups_per_user": g,
-                                       "members_per_group": m})
+    (
+        "Ultimate-postpaid",
+        "Ultimate",
+        {"live_unlimited": False, "groups_per_user": g, "members_per_group": m},
+    )
     for g in (1000, 3000)
     for m in (2000, 6000)
-]  # fmt: skip
+]
 IM = ("IM", "IM", {"live_unlimited": False, "groups_per_user": 50, "members_per_group": 20})
-DEACTIVATED = ("Deactivated", "", {"live_unlimited": False, "groups_per_user": 0,
-                                   "members_per_group": 0})  # fmt: skip
+DEACTIVATED = (
+    "Deactivated",
+    "",
+    {"live_unlimited": False, "groups_per_user": 0, "members_per_group": 0},
+)
 
 
 @st.composite

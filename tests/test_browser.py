@@ -26,15 +26,24 @@ from pathlib import Path
 import pytest
 from fake_run import real_run
 
-from sim.report import write_report
+from sim.reports.report import write_report
 
 BROWSERS = ("chromium", "chromium-browser")
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars",
-    "--virtual-time-budget=5000", "--window-size=1200,2000",
-)  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--virtual-time-budget=5000",
+    "--window-size=1200,2000",
+)
 
 PROBE = """<script>
 (function () {
@@ -67,15 +76,27 @@ def _browser() -> str:
             return path
     apt = shutil.which("apt-get")
     if os.geteuid() != 0 or apt is None:
-        pytest.skip("chromium is not installed, and installing it needs root and apt-get "
-                    "(`make test` installs it; or: apt-get install chromium)")  # fmt: skip
+        pytest.skip(
+            "chromium is not installed, and installing it needs root and apt-get "
+            "(`make test` installs it; or: apt-get install chromium)"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    done = subprocess.run([apt, "install", "-y", "-qq", "chromium"], env=env,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [apt, "install", "-y", "-qq", "chromium"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:  # the package lists may be missing: update once, then retry
         subprocess.run([apt, "update", "-qq"], env=env, capture_output=True, timeout=600)
-        done = subprocess.run([apt, "install", "-y", "-qq", "chromium"], env=env,
-                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        done = subprocess.run(
+            [apt, "install", "-y", "-qq", "chromium"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     path = shutil.which("chromium")
     if done.returncode != 0 or path is None:
         pytest.skip(f"could not install chromium with apt-get: {done.stderr.strip()[-300:]}")
@@ -85,8 +106,10 @@ def _browser() -> str:
 def _open(browser: str, page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [browser, *FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,16 +122,18 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _console_errors(stderr: str) -> list[str]:
     """Console messages and load failures that Chromium logged (its own dbus/GPU chatter is
     not about the page)."""
-    lines = [ln for ln in stderr.splitlines() if "CONSOLE" in ln or "Refused to" in ln
-             or "Uncaught" in ln or "net::ERR" in ln]  # fmt: skip
+    lines = [
+        ln
+        for ln in stderr.splitlines()
+        if "CONSOLE" in ln or "Refused to" in ln or "Uncaught" in ln or "net::ERR" in ln
+    ]
     return lines
 
 
 def test_report_renders_in_chromium_with_every_figure(report: Path, tmp_path: Path) -> None:
     browser = _browser()
     # 1. the report as written: nothing in the console
-    done = _open(browser, report, tmp_path / "p1", "--enable-logging=stderr", "--v=0",
-                 "--dump-dom")  # fmt: skip
+    done = _open(browser, report, tmp_path / "p1", "--enable-logging=stderr", "--v=0", "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "<h1>Scenario baseline</h1>" in done.stdout
     assert _console_errors(done.stderr) == []
@@ -117,8 +142,7 @@ def test_report_renders_in_chromium_with_every_figure(report: Path, tmp_path: Pa
     html = html.replace("script-src 'none'", "script-src 'unsafe-inline'")
     probe = report.with_name("probed.html")
     probe.write_text(html.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
-    done = _open(browser, probe, tmp_path / "p2", "--enable-logging=stderr", "--v=0",
-                 "--dump-dom")  # fmt: skip
+    done = _open(browser, probe, tmp_path / "p2", "--enable-logging=stderr", "--v=0", "--dump-dom")
     m = re.search(r'<pre id="__probe">(.*?)</pre>', done.stdout, re.S)
     assert m, f"the probe did not run:\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
     found = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))

@@ -1,4 +1,4 @@
-"""Calendar questions in the catalog's time zone (sim.calendar): R9's calendar month and R11's
+"""Calendar questions in the catalog's time zone (sim.core.calendar): R9's calendar month and R11's
 prepaid period ("bought on day T, runs through day T-1 of the next month", RULES.md).
 
 Every expected instant below is written by hand as an ISO 8601 time with its offset; the
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.calendar import (
+from sim.core.calendar import (
     add_months_anchor,
     local_midnight,
     month_index,

@@ -17,8 +17,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.catalog import EDITIONS, GROUP_TYPES, PACKS, Catalog, catalog_from_dict
-from sim.catalog_files import (
+from sim.core.catalog import EDITIONS, GROUP_TYPES, PACKS, Catalog, catalog_from_dict
+from sim.errors import CatalogError
+from sim.files.catalogs import (
     DEFAULT_CATALOG,
     REMOVE,
     apply_overrides,
@@ -27,7 +28,6 @@ from sim.catalog_files import (
     merge,
     resolve_catalog,
 )
-from sim.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "scenarios" / "catalogs"

@@ -1,5 +1,5 @@
 """The ``sim`` command line: every class of bad input exits 2 with one clear line and writes
-nothing; the example ops log replays end to end (sim.cli)."""
+nothing; the example ops log replays end to end (sim.cli.app)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,33 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.cli import main
+from sim.cli.app import main
 
 HEADER = "time,app,op,user,group,group_type,members,edition,live_unlimited,groups_per_user,members_per_group,months"
 OUTCOME_EXTRA = ["ok", "error_code", "reason", "note"]
 TIMELINE_COLUMNS = [
-    "app", "start", "end", "state", "live_unlimited", "groups_per_user", "members_per_group",
-    "edition", "prepaid_until",
-]  # fmt: skip
+    "app",
+    "start",
+    "end",
+    "state",
+    "live_unlimited",
+    "groups_per_user",
+    "members_per_group",
+    "edition",
+    "prepaid_until",
+]
 BILL_COLUMNS = [
-    "app", "month", "bill_date", "item", "option", "quantity", "unit", "unit_price", "amount",
+    "app",
+    "month",
+    "bill_date",
+    "item",
+    "option",
+    "quantity",
+    "unit",
+    "unit_price",
+    "amount",
     "currency",
-]  # fmt: skip
+]
 
 
 def _log(tmp_path: Path, *rows: str, header: str = HEADER, name: str = "ops.csv") -> Path:
@@ -103,9 +118,13 @@ def test_invalid_catalog_file(capsys, tmp_path):
     cat = tmp_path / "weekly.yaml"
     cat.write_text("extends: tencent-intl-2022\nname: weekly\nbilling: {proration: weekly}\n")
     _fails(
-        capsys, tmp_path, ["replay", str(ops), "--catalog", str(cat)],
-        str(cat), "billing.proration", "weekly",
-    )  # fmt: skip
+        capsys,
+        tmp_path,
+        ["replay", str(ops), "--catalog", str(cat)],
+        str(cat),
+        "billing.proration",
+        "weekly",
+    )
 
 
 @pytest.mark.parametrize(
@@ -148,9 +167,15 @@ def replayed(tmp_path_factory) -> Path:
     here = Path(__file__).resolve().parent.parent / "scenarios" / "examples"
     out = tmp_path_factory.mktemp("replay") / "out"
     code = main(
-        ["replay", str(here / "ops-example.csv"), "--usage", str(here / "usage-example.csv"),
-         "--out", str(out)]
-    )  # fmt: skip
+        [
+            "replay",
+            str(here / "ops-example.csv"),
+            "--usage",
+            str(here / "usage-example.csv"),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return out
 
@@ -230,14 +255,18 @@ def test_python_dash_m_sim(tmp_path, example_ops):
     out = tmp_path / "sub"
     proc = subprocess.run(
         [sys.executable, "-m", "sim", "replay", str(example_ops), "--out", str(out)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (out / "outcomes.csv").is_file()
     bad = subprocess.run(
         [sys.executable, "-m", "sim", "replay", str(tmp_path / "nope.csv"), "--out", str(out)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 2
     assert bad.stderr.startswith("sim: error: ") and "Traceback" not in bad.stderr
 

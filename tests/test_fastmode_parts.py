@@ -7,8 +7,8 @@ import zoneinfo
 
 import numpy as np
 
-from sim import calendar
-from sim.fastparts import Members, by_tenant_time, day_of
+from sim.core import calendar
+from sim.model.fastparts import Members, by_tenant_time, day_of
 
 
 def test_by_tenant_time_is_lexsort() -> None:

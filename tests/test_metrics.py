@@ -1,4 +1,4 @@
-"""sim.metrics and sim.stats on hand-made tables whose figures are computed by hand.
+"""sim.results.metrics and sim.results.stats on hand-made tables whose figures are computed by hand.
 
 The run: two apps, two replications, January and February 2024 (Asia/Shanghai).
 
@@ -18,32 +18,44 @@ from fake_run import timeline, ts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import metrics as M
-from sim.stats import mean_ci, paired_deltas, per_replication_mean, summarise, t_quantile
+from sim.results import metrics as M
+from sim.results.stats import mean_ci, paired_deltas, per_replication_mean, summarise, t_quantile
 
-SUMMARY = {"seed": 1, "replications": 2, "currency": "USD", "start": "2024-01-01",
-           "horizon_months": 2}  # fmt: skip
-CAPS = {"IM": {"nonlive_groups": 100, "live_groups": 10},
-        "Trial": {"nonlive_groups": 100, "live_groups": 10},
-        "Pro": {"nonlive_groups": None, "live_groups": 50},
-        "Ultimate": {"nonlive_groups": None, "live_groups": None}}  # fmt: skip
+SUMMARY = {
+    "seed": 1,
+    "replications": 2,
+    "currency": "USD",
+    "start": "2024-01-01",
+    "horizon_months": 2,
+}
+CAPS = {
+    "IM": {"nonlive_groups": 100, "live_groups": 10},
+    "Trial": {"nonlive_groups": 100, "live_groups": 10},
+    "Pro": {"nonlive_groups": None, "live_groups": 50},
+    "Ultimate": {"nonlive_groups": None, "live_groups": None},
+}
 
 
 def _timeline() -> pd.DataFrame:
-    r0 = timeline([
-        ("a", "2024-01-01", "2024-01-10", "IM", "IM", False, 50, 20),
-        ("a", "2024-01-10", "2024-02-01", "Pro-postpaid", "Pro", False, 500, 200),
-        ("a", "2024-02-01", "2024-02-15", "Pro-postpaid", "Pro", True, 1000, 200),
-        ("a", "2024-02-15", None, "Ultimate-postpaid", "Ultimate", False, 1000, 2000),
-        ("b", "2024-01-01", "2024-01-20", "IM", "IM", False, 50, 20),
-        ("b", "2024-01-20", "2024-02-10", "Trial", "Trial", False, 50, 20),
-        ("b", "2024-02-10", None, "Deactivated", "", False, 50, 20),
-    ])  # fmt: skip
-    r1 = timeline([
-        ("a", "2024-01-01", None, "IM", "IM", False, 50, 20),
-        ("b", "2024-01-01", "2024-02-05", "IM", "IM", False, 50, 20),
-        ("b", "2024-02-05", None, "Deactivated", "", False, 50, 20),
-    ], replication=1)  # fmt: skip
+    r0 = timeline(
+        [
+            ("a", "2024-01-01", "2024-01-10", "IM", "IM", False, 50, 20),
+            ("a", "2024-01-10", "2024-02-01", "Pro-postpaid", "Pro", False, 500, 200),
+            ("a", "2024-02-01", "2024-02-15", "Pro-postpaid", "Pro", True, 1000, 200),
+            ("a", "2024-02-15", None, "Ultimate-postpaid", "Ultimate", False, 1000, 2000),
+            ("b", "2024-01-01", "2024-01-20", "IM", "IM", False, 50, 20),
+            ("b", "2024-01-20", "2024-02-10", "Trial", "Trial", False, 50, 20),
+            ("b", "2024-02-10", None, "Deactivated", "", False, 50, 20),
+        ]
+    )
+    r1 = timeline(
+        [
+            ("a", "2024-01-01", None, "IM", "IM", False, 50, 20),
+            ("b", "2024-01-01", "2024-02-05", "IM", "IM", False, 50, 20),
+            ("b", "2024-02-05", None, "Deactivated", "", False, 50, 20),
+        ],
+        replication=1,
+    )
     return pd.concat([r0, r1], ignore_index=True)
 
 
@@ -68,12 +80,16 @@ def _group_ops() -> pd.DataFrame:
 
 def _usage() -> pd.DataFrame:
     rows = [  # replication, app, date, dau, dau_refused, groups, live_groups
-        (0, "a", "2024-01-05", 100, 0, 0, 0), (0, "a", "2024-01-06", 100, 0, 0, 0),
-        (0, "b", "2024-01-05", 50, 30, 0, 0), (0, "b", "2024-01-06", 50, 0, 0, 0),
-        (0, "a", "2024-02-05", 0, 0, 60, 60), (0, "b", "2024-02-05", 0, 0, 130, 12),
-    ]  # fmt: skip
-    df = pd.DataFrame(rows, columns=["replication", "app", "date", "dau", "dau_refused",
-                                     "groups", "live_groups"])  # fmt: skip
+        (0, "a", "2024-01-05", 100, 0, 0, 0),
+        (0, "a", "2024-01-06", 100, 0, 0, 0),
+        (0, "b", "2024-01-05", 50, 30, 0, 0),
+        (0, "b", "2024-01-06", 50, 0, 0, 0),
+        (0, "a", "2024-02-05", 0, 0, 60, 60),
+        (0, "b", "2024-02-05", 0, 0, 130, 12),
+    ]
+    df = pd.DataFrame(
+        rows, columns=["replication", "app", "date", "dau", "dau_refused", "groups", "live_groups"]
+    )
     df["date"] = pd.to_datetime(df["date"])
     return df
 
@@ -88,19 +104,22 @@ def _bills() -> pd.DataFrame:
         ("a", "2024-02", "dau_overage", "Ultimate", 1, 45.0, "overage"),
         ("b", "2024-01", "edition", "Pro", 2, 200.0, "prepaid"),
     ]
-    df = pd.DataFrame(rows, columns=["app", "month", "item", "option", "quantity", "amount",
-                                     "kind"])  # fmt: skip
+    df = pd.DataFrame(
+        rows, columns=["app", "month", "item", "option", "quantity", "amount", "kind"]
+    )
     df["currency"] = "USD"
     df["replication"] = 0
     return df
 
 
 def _console() -> pd.DataFrame:
-    rows = [("2024-01-01", "a", "game", "create_app", True, ""),
-            ("2024-01-01", "b", "social", "create_app", True, ""),
-            ("2024-01-10", "a", "game", "upgrade", True, ""),
-            ("2024-01-15", "a", "game", "reconfigure", False, "monthly_limit"),
-            ("2024-01-16", "a", "game", "reconfigure", False, "monthly_limit")]  # fmt: skip
+    rows = [
+        ("2024-01-01", "a", "game", "create_app", True, ""),
+        ("2024-01-01", "b", "social", "create_app", True, ""),
+        ("2024-01-10", "a", "game", "upgrade", True, ""),
+        ("2024-01-15", "a", "game", "reconfigure", False, "monthly_limit"),
+        ("2024-01-16", "a", "game", "reconfigure", False, "monthly_limit"),
+    ]
     df = pd.DataFrame(rows, columns=["time", "app", "archetype", "op", "ok", "reason"])
     df["time"] = [ts(t) for t in df["time"]]
     df["error_code"] = 0
@@ -110,8 +129,15 @@ def _console() -> pd.DataFrame:
 
 @pytest.fixture
 def run() -> M.Run:
-    return M.prepare(console_ops=_console(), group_ops=_group_ops(), timeline=_timeline(),
-                     usage=_usage(), bills=_bills(), summary=SUMMARY, caps=CAPS)  # fmt: skip
+    return M.prepare(
+        console_ops=_console(),
+        group_ops=_group_ops(),
+        timeline=_timeline(),
+        usage=_usage(),
+        bills=_bills(),
+        summary=SUMMARY,
+        caps=CAPS,
+    )
 
 
 # -- statistics ---------------------------------------------------------------------------------
@@ -119,10 +145,18 @@ def run() -> M.Run:
 
 @pytest.mark.parametrize(
     ("p", "df", "expected"),
-    [(0.975, 1, 12.7062), (0.975, 2, 4.3027), (0.975, 5, 2.5706), (0.975, 10, 2.2281),
-     (0.975, 30, 2.0423), (0.975, 100, 1.9840), (0.95, 4, 2.1318), (0.995, 9, 3.2498),
-     (0.975, 5000, 1.9600)],
-)  # fmt: skip
+    [
+        (0.975, 1, 12.7062),
+        (0.975, 2, 4.3027),
+        (0.975, 5, 2.5706),
+        (0.975, 10, 2.2281),
+        (0.975, 30, 2.0423),
+        (0.975, 100, 1.9840),
+        (0.95, 4, 2.1318),
+        (0.995, 9, 3.2498),
+        (0.975, 5000, 1.9600),
+    ],
+)
 def test_t_quantile_matches_the_tables(p: float, df: int, expected: float) -> None:
     assert t_quantile(p, df) == pytest.approx(expected, abs=1e-4)
 
@@ -175,19 +209,25 @@ def test_summarise_and_per_replication_mean_count_missing_as_zero() -> None:
 
 def test_exact_and_fast_group_ops_give_the_same_counts() -> None:
     exact = _group_ops()
-    fast = exact.assign(date=exact["time"].dt.tz_localize(None).dt.normalize()).groupby(
-        ["replication", "app", "date", "op", "error_code", "reason"], as_index=False
-    )["count"].sum()  # fmt: skip
+    fast = (
+        exact.assign(date=exact["time"].dt.tz_localize(None).dt.normalize())
+        .groupby(["replication", "app", "date", "op", "error_code", "reason"], as_index=False)[
+            "count"
+        ]
+        .sum()
+    )
     a = M.group_op_counts(exact)
     b = M.group_op_counts(fast)
-    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
-                                  check_dtype=False)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False
+    )
     assert a["n"].sum() == 7 + 30
 
 
 def test_fast_mode_integer_day_needs_the_start() -> None:
-    fast = pd.DataFrame({"app": ["a"], "day": [3], "op": ["join_group"], "error_code": [10014],
-                         "n": [2]})  # fmt: skip
+    fast = pd.DataFrame(
+        {"app": ["a"], "day": [3], "op": ["join_group"], "error_code": [10014], "n": [2]}
+    )
     out = M.group_op_counts(fast, start=pd.Timestamp("2024-01-01"))
     assert (
         out["date"].iloc[0] == pd.Timestamp("2024-01-04") and out["reason"].iloc[0] == "group_full"
@@ -232,8 +272,12 @@ def test_error_rates_mean_over_replications_halves_the_counts(run: M.Run) -> Non
 
 def test_console_refusals_and_top_apps(run: M.Run) -> None:
     c = M.console_refusals(run, per_replication=True).iloc[0]
-    assert (c["op"], c["reason"], c["refused"], c["attempts"]) == ("reconfigure",
-                                                                    "monthly_limit", 2, 2)  # fmt: skip
+    assert (c["op"], c["reason"], c["refused"], c["attempts"]) == (
+        "reconfigure",
+        "monthly_limit",
+        2,
+        2,
+    )
     top = M.top_error_apps(run)
     assert list(top["app"]) == ["a"]
     assert top.iloc[0]["errors"] == 1.0 and top.iloc[0]["10036"] == 0.5  # per replication
@@ -281,9 +325,13 @@ def test_transitions_kinds(run: M.Run) -> None:
 
 def test_lifecycle_flow_and_changes_by_month(run: M.Run) -> None:
     flow = M.lifecycle_flow(run).set_index(["from_state", "to_state"])["apps"]
-    assert flow.to_dict() == {("IM", "Pro-postpaid"): 0.5, ("Pro-postpaid", "Ultimate-postpaid"):
-                              0.5, ("IM", "Trial"): 0.5, ("Trial", "Deactivated"): 0.5,
-                              ("IM", "Deactivated"): 0.5}  # fmt: skip
+    assert flow.to_dict() == {
+        ("IM", "Pro-postpaid"): 0.5,
+        ("Pro-postpaid", "Ultimate-postpaid"): 0.5,
+        ("IM", "Trial"): 0.5,
+        ("Trial", "Deactivated"): 0.5,
+        ("IM", "Deactivated"): 0.5,
+    }
     deact = M.changes_by_month(run, ["deactivation"]).groupby("month")["apps"].sum()
     assert deact.to_dict() == {"2024-02": 1.0}  # one a replication
     init = M.initial_states(run).set_index("state")["apps"]

@@ -12,22 +12,31 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import cli_run
-from sim.catalog_files import load_catalog
-from sim.model import Horizon, decision_uniforms, make_tenants
-from sim.population import PLAN_MONTHS, draw_plans, month_plan, take_month
-from sim.runner import TABLES, error_counts, revenue_by_month, run, write
-from sim.scenario import scenario_from_dict
+from sim.cli import run as cli_run
+from sim.files.catalogs import load_catalog
+from sim.model.exact import Horizon, decision_uniforms, make_tenants
+from sim.model.population import PLAN_MONTHS, draw_plans, month_plan, take_month
+from sim.model.runner import TABLES, error_counts, revenue_by_month, run, write
+from sim.model.scenario import scenario_from_dict
 
 OFF = {"enabled": False}
 
 
 def tiny(**kw: Any) -> dict[str, Any]:
     """Two dozen apps of every archetype, two months."""
-    sc = {"name": "tiny", "start": "2024-01-01", "horizon_months": 2, "seed": 11,
-          "population": {"social": {"count": 6}, "enterprise": {"count": 3},
-                         "live": {"count": 4}, "community": {"count": 3},
-                         "game": {"count": 3}}}  # fmt: skip
+    sc = {
+        "name": "tiny",
+        "start": "2024-01-01",
+        "horizon_months": 2,
+        "seed": 11,
+        "population": {
+            "social": {"count": 6},
+            "enterprise": {"count": 3},
+            "live": {"count": 4},
+            "community": {"count": 3},
+            "game": {"count": 3},
+        },
+    }
     sc.update(kw)
     return sc
 
@@ -36,20 +45,38 @@ def limits_scenario() -> dict[str, Any]:
     """Free-tier apps that never upgrade: they meet every limit of the free tier."""
     im = {"IM": 1.0}
     return tiny(
-        name="limits", seed=5,
+        name="limits",
+        seed=5,
         population={
             "social": {"count": 3, "start_state": im, "users0_median": 150, "users0_sigma": 0.2},
-            "game": {"count": 3, "start_state": im, "users0_median": 300, "users0_sigma": 0.2,
-                     "lifetime_days": 60, "create_rate": 0.2, "activity_exponent": 0.95,
-                     "size_min": 4},
-            "live": {"count": 3, "start_state": {"IM": 1, "Pro": 1}, "users0_median": 400,
-                     "users0_sigma": 0.2, "live_rate": 0.3},
-            "community": {"count": 3, "start_state": im, "users0_median": 300,
-                          "users0_sigma": 0.2},
+            "game": {
+                "count": 3,
+                "start_state": im,
+                "users0_median": 300,
+                "users0_sigma": 0.2,
+                "lifetime_days": 60,
+                "create_rate": 0.2,
+                "activity_exponent": 0.95,
+                "size_min": 4,
+            },
+            "live": {
+                "count": 3,
+                "start_state": {"IM": 1, "Pro": 1},
+                "users0_median": 400,
+                "users0_sigma": 0.2,
+                "live_rate": 0.3,
+            },
+            "community": {"count": 3, "start_state": im, "users0_median": 300, "users0_sigma": 0.2},
         },
-        behaviour={"policies": {"upgrade_on_errors": OFF, "deactivation": OFF, "prepaid": OFF,
-                                "downgrade_low_usage": OFF}},
-    )  # fmt: skip
+        behaviour={
+            "policies": {
+                "upgrade_on_errors": OFF,
+                "deactivation": OFF,
+                "prepaid": OFF,
+                "downgrade_low_usage": OFF,
+            }
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +87,35 @@ def result():
 def test_tables_and_columns(result) -> None:
     assert set(result.tables()) == set(TABLES)
     assert list(result.console_ops.columns) == [
-        "time", "app", "archetype", "op", "policy", "edition", "live_unlimited",
-        "groups_per_user", "members_per_group", "months", "ok", "error_code", "reason", "note",
-        "replication"]  # fmt: skip
+        "time",
+        "app",
+        "archetype",
+        "op",
+        "policy",
+        "edition",
+        "live_unlimited",
+        "groups_per_user",
+        "members_per_group",
+        "months",
+        "ok",
+        "error_code",
+        "reason",
+        "note",
+        "replication",
+    ]
     assert {"time", "app", "op", "group_type", "ok", "error_code", "reason", "count"} <= set(
         result.group_ops.columns
     )
-    assert list(result.usage.columns) == ["app", "date", "users", "dau", "dau_refused", "groups",
-                                          "live_groups", "replication"]  # fmt: skip
+    assert list(result.usage.columns) == [
+        "app",
+        "date",
+        "users",
+        "dau",
+        "dau_refused",
+        "groups",
+        "live_groups",
+        "replication",
+    ]
     assert {"app", "month", "item", "amount", "amount_minor"} <= set(result.bills.columns)
     for df in result.tables().values():
         assert (df["replication"] == 0).all()
@@ -197,10 +245,16 @@ def test_campaign_switch_off_meets_r9_monthly_limit() -> None:
     """A live event switches unlimited live groups on; switching them off in the same month is
     refused (R9) and done on the 1st of the next month."""
     sc = tiny(
-        population={"live": {"count": 6, "start_state": {"Pro": 1}, "event_prob_per_month": 1.0,
-                             "wtp_median": 100000}},
+        population={
+            "live": {
+                "count": 6,
+                "start_state": {"Pro": 1},
+                "event_prob_per_month": 1.0,
+                "wtp_median": 100000,
+            }
+        },
         behaviour={"policies": {"deactivation": OFF, "packs_on_errors": OFF}},
-    )  # fmt: skip
+    )
     c = run(sc).console_ops
     camp = c[c["policy"] == "campaign_live"]
     on = camp[(camp["live_unlimited"] == True) & camp["ok"]]  # noqa: E712
@@ -238,8 +292,10 @@ def test_without_price_response_halving_prices_halves_bills_and_changes_no_opera
     even = {p: v - (v * 100 % 2) / 100 for p, v in _price_paths(cat)}  # even cents
     base = {p: str(v) for p, v in even.items()}
     half = {p: str(v / 2) for p, v in even.items()}
-    runs = [run(tiny(catalog={"overrides": o}, behaviour={"price_response": False}))
-            for o in (base, half)]  # fmt: skip
+    runs = [
+        run(tiny(catalog={"overrides": o}, behaviour={"price_response": False}))
+        for o in (base, half)
+    ]
     a, b = runs
     for name in ("console_ops", "group_ops", "timeline", "usage", "purchases"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
@@ -258,12 +314,24 @@ def _buyers(r, pack: str = "live_unlimited") -> int:
 def test_a_cheaper_pack_is_bought_by_no_fewer_apps() -> None:
     """With price response and common random numbers, over replications: the unlimited-live
     pack at 149.99 instead of 449.99 is bought by at least as many apps."""
-    sc = tiny(population={"live": {"count": 12, "start_state": {"Pro": 1}, "wtp_median": 700,
-                                   "live_rate": 0.3, "live_hours_median": 24}},
-              behaviour={"policies": {"campaign_live": OFF}}, mode="fast")  # fmt: skip
+    sc = tiny(
+        population={
+            "live": {
+                "count": 12,
+                "start_state": {"Pro": 1},
+                "wtp_median": 700,
+                "live_rate": 0.3,
+                "live_hours_median": 24,
+            }
+        },
+        behaviour={"policies": {"campaign_live": OFF}},
+        mode="fast",
+    )
     dear = run(sc, replications=3)
-    cheap_sc = {**sc, "catalog": {"overrides": {"editions.Pro.packs.live_unlimited.options.true":
-                                                 149.99}}}  # fmt: skip
+    cheap_sc = {
+        **sc,
+        "catalog": {"overrides": {"editions.Pro.packs.live_unlimited.options.true": 149.99}},
+    }
     cheap = run(cheap_sc, replications=3)
     assert _buyers(cheap) >= _buyers(dear)
     assert _buyers(cheap) > 0
@@ -273,9 +341,13 @@ def test_a_cheaper_pack_is_bought_by_no_fewer_apps() -> None:
 
 def test_a_dearer_edition_delays_upgrades() -> None:
     im = {"IM": 1.0}
-    sc = tiny(population={"social": {"count": 12, "start_state": im, "users0_median": 200},
-                          "game": {"count": 6, "start_state": im}},
-              behaviour={"policies": {"deactivation": OFF}})  # fmt: skip
+    sc = tiny(
+        population={
+            "social": {"count": 12, "start_state": im, "users0_median": 200},
+            "game": {"count": 6, "start_state": im},
+        },
+        behaviour={"policies": {"deactivation": OFF}},
+    )
     first = []
     for price in ("449.99", "1349.99"):
         r = run(

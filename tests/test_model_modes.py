@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from test_model import limits_scenario, tiny
 
-from sim import runner
-from sim.fastmode import FastModel
-from sim.runner import error_counts, revenue_by_month, run
+from sim.model import runner
+from sim.model.fast import FastModel
+from sim.model.runner import error_counts, revenue_by_month, run
 
 PATHS: list[tuple[int, int]] = []
 
@@ -85,14 +85,21 @@ def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
         seed=seed,
         population={
             "social": {"count": 8, "start_state": {"IM": 1, "Trial": 1}, "users0_median": 120},
-            "live": {"count": 4, "start_state": {"Pro": 1}, "event_prob_per_month": 1.0,
-                     "wtp_median": 5000},
+            "live": {
+                "count": 4,
+                "start_state": {"Pro": 1},
+                "event_prob_per_month": 1.0,
+                "wtp_median": 5000,
+            },
             "game": {"count": 3},
         },
-        behaviour={"policies": {"downgrade_low_usage": {"probability_per_day": 0.2,
-                                                        "max_dau": 1000},
-                                "prepaid": {"renew_probability": 0.5, "threshold": 5}}},
-    )  # fmt: skip
+        behaviour={
+            "policies": {
+                "downgrade_low_usage": {"probability_per_day": 0.2, "max_dau": 1000},
+                "prepaid": {"renew_probability": 0.5, "threshold": 5},
+            }
+        },
+    )
     exact, _ = _agree(sc)
     ops = set(exact.console_ops.loc[exact.console_ops["ok"], "op"])
     assert {"upgrade", "reconfigure", "downgrade", "buy_prepaid"} <= ops
@@ -100,8 +107,13 @@ def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
 
 def test_fast_equals_exact_without_randomness_in_demand() -> None:
     """No noise in growth, DAU or app sizes: the same figures in both modes."""
-    flat = {"users0_sigma": 0, "growth_sd_between": 0, "growth_sd_daily": 0, "dau_sd_daily": 0,
-            "wtp_sigma": 0}  # fmt: skip
+    flat = {
+        "users0_sigma": 0,
+        "growth_sd_between": 0,
+        "growth_sd_daily": 0,
+        "dau_sd_daily": 0,
+        "wtp_sigma": 0,
+    }
     sc = tiny(population={"social": {"count": 4, **flat}, "game": {"count": 2, **flat}})
     exact, fast = _agree(sc)
     assert exact.summary["revenue_by_month"] == fast.summary["revenue_by_month"]

@@ -1,4 +1,4 @@
-"""Reading operations logs (sim.opslog) and the replay's input contract (sim.replayer).
+"""Reading operations logs (sim.files.opslog) and the replay's input contract (sim.replayer).
 
 The contract: operations apply in time order (ties in file order); a time without an offset is
 in the catalog's zone (Asia/Shanghai unless the catalog says otherwise); a malformed log (a
@@ -19,7 +19,7 @@ import pytest
 
 import sim.replayer
 from sim.errors import InputError, SimError
-from sim.opslog import read_ops
+from sim.files.opslog import read_ops
 from sim.replayer import replay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

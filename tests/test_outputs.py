@@ -1,4 +1,4 @@
-"""The output layer: the CSV formatting rule, atomic writes, determinism (sim.outputs)."""
+"""The output layer: the CSV formatting rule, atomic writes, determinism (sim.files.outputs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import SimError
-from sim.outputs import format_timestamp, to_csv_frame, write_json, write_table, write_tables
+from sim.files.outputs import format_timestamp, to_csv_frame, write_json, write_table, write_tables
 
 TZ = "Asia/Shanghai"
 

@@ -17,14 +17,24 @@ import pandas as pd
 import pytest
 from fake_run import real_run, with_summary
 
-from sim import charts, cli, cli_report
-from sim.compare import build_compare, check_population, compare_runs
+from sim.cli import app as cli
+from sim.cli import report as cli_report
 from sim.errors import SimError
-from sim.report import build_report, load_run, write_report
+from sim.reports import charts
+from sim.reports.compare import build_compare, check_population, compare_runs
+from sim.reports.report import build_report, load_run, write_report
 
 _BUILD = cli.build_parser
-FIGURES = {"revenue", "mrr_arpu", "error_rates", "lifecycle_flow", "upgrade_funnel",
-           "grandfathered", "top_error_apps", "changes_by_month"}  # fmt: skip
+FIGURES = {
+    "revenue",
+    "mrr_arpu",
+    "error_rates",
+    "lifecycle_flow",
+    "upgrade_funnel",
+    "grandfathered",
+    "top_error_apps",
+    "changes_by_month",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +68,7 @@ def no_drawing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def main(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    """``sim ARGV`` with the report subcommands registered (whether or not sim.cli has them)."""
+    """``sim ARGV`` with the report subcommands registered (whether or not sim.cli.app has them)."""
     names = {s.name for s in cli.SUBCOMMANDS}
     extra = tuple(cli.Subcommand(*e) for e in cli_report.SUBCOMMANDS if e[0] not in names)
     monkeypatch.setattr(cli, "build_parser", lambda: _BUILD(cli.SUBCOMMANDS + extra))
@@ -78,8 +88,13 @@ def test_report_writes_html_figures_and_tables(report_dir: Path) -> None:
     headline = pd.read_csv(report_dir / "tables" / "headline.csv")
     assert {"revenue_total", "mrr_last", "error_share", "upgrades"} <= set(headline["metric"])
     assert (headline.loc[headline["metric"] == "apps", "mean"] == 10).all()
-    for name in ("revenue_by_month_edition_item", "error_rates_by_month", "lifecycle_flow",
-                 "top_error_apps", "upgrade_funnel"):  # fmt: skip
+    for name in (
+        "revenue_by_month_edition_item",
+        "error_rates_by_month",
+        "lifecycle_flow",
+        "top_error_apps",
+        "upgrade_funnel",
+    ):
         assert (report_dir / "tables" / f"{name}.csv").is_file()
         assert f'href="tables/{name}.csv"' in html
 
@@ -93,8 +108,12 @@ def test_report_needs_no_network(report_dir: Path) -> None:
 @pytest.mark.usefixtures("no_drawing")
 def test_report_escapes_user_text(runs: dict[str, Path], tmp_path: Path) -> None:
     evil = "<script>alert('x')</script>"
-    run_dir = with_summary(runs["base"], tmp_path / "run", scenario=evil,
-                           description='<img src=x onerror="alert(1)"> & co')  # fmt: skip
+    run_dir = with_summary(
+        runs["base"],
+        tmp_path / "run",
+        scenario=evil,
+        description='<img src=x onerror="alert(1)"> & co',
+    )
     html = build_report(load_run(run_dir)).html()
     assert evil not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
@@ -102,8 +121,14 @@ def test_report_escapes_user_text(runs: dict[str, Path], tmp_path: Path) -> None
 
 
 def test_figures_are_reproducible_and_have_titles_labels_legends() -> None:
-    df = pd.DataFrame({"month": ["2024-01", "2024-02"], "edition": ["Pro", "Ultimate"],
-                       "item": ["edition", "edition"], "amount": [1.0, 2.0]})  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "month": ["2024-01", "2024-02"],
+            "edition": ["Pro", "Ultimate"],
+            "item": ["edition", "edition"],
+            "amount": [1.0, 2.0],
+        }
+    )
     fig = charts.revenue_over_time(df, "USD")
     assert charts.png(fig) == charts.png(charts.revenue_over_time(df, "USD"))
     assert fig.get_suptitle()
@@ -137,9 +162,12 @@ def test_colours_are_fixed_per_value() -> None:
 
 
 @pytest.mark.usefixtures("no_drawing")
-def test_cli_report_and_a_missing_run(runs: dict[str, Path], tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_cli_report_and_a_missing_run(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     shutil.copytree(runs["seed7"], tmp_path / "run")
     assert main(["report", str(tmp_path / "run")], monkeypatch) == 0
     assert (tmp_path / "run" / "report" / "report.html").is_file()
@@ -151,11 +179,14 @@ def test_cli_report_and_a_missing_run(runs: dict[str, Path], tmp_path: Path,
 
 
 @pytest.mark.usefixtures("no_drawing")
-def test_compare_same_population(runs: dict[str, Path], tmp_path: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_compare_same_population(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "cmp"
-    assert main(["compare", str(runs["base"]), str(runs["whatif"]), "--out", str(out)],
-                monkeypatch) == 0  # fmt: skip
+    assert (
+        main(["compare", str(runs["base"]), str(runs["whatif"]), "--out", str(out)], monkeypatch)
+        == 0
+    )
     html = (out / "compare.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 4
     h = pd.read_csv(out / "tables" / "headline_deltas.csv")
@@ -170,16 +201,24 @@ def test_compare_same_population(runs: dict[str, Path], tmp_path: Path,
 def test_compare_with_itself_gives_zero_deltas(runs: dict[str, Path]) -> None:
     run = load_run(runs["base"])
     t = compare_runs([run, run], ["a", "b"])
-    for name in ("headline_deltas", "revenue_by_archetype", "revenue_by_edition",
-                 "error_rate_deltas"):  # fmt: skip
+    for name in (
+        "headline_deltas",
+        "revenue_by_archetype",
+        "revenue_by_edition",
+        "error_rate_deltas",
+    ):
         assert (t[name]["delta"].fillna(0) == 0).all(), name
 
 
-def test_compare_refuses_another_population(runs: dict[str, Path], tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    code = main(["compare", str(runs["base"]), str(runs["seed7"]), "--out", str(tmp_path)],
-                monkeypatch)  # fmt: skip
+def test_compare_refuses_another_population(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(
+        ["compare", str(runs["base"]), str(runs["seed7"]), "--out", str(tmp_path)], monkeypatch
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "do not share a population" in err and "seed" in err
@@ -209,8 +248,9 @@ population:
 
 
 @pytest.mark.usefixtures("no_drawing")
-def test_batch_reports_a_failure_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                             ) -> None:  # fmt: skip
+def test_batch_reports_a_failure_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = tmp_path / "scenarios"
     src.mkdir()
     (src / "a.yaml").write_text(TINY.format(name="a"), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The streams made in batches (sim.rng) are numpy's ``SeedSequence`` children, bit for bit."""
+"""The streams made in batches (sim.model.rng) are numpy's ``SeedSequence`` children, bit for bit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from sim.rng import _BATCH, PURPOSES, TenantStreams, archetype_key, stream
+from sim.model.rng import _BATCH, PURPOSES, TenantStreams, archetype_key, stream
 
 
 def numpys(seed: int, rep: int, archetype: str, index: int, purpose: str) -> np.random.Generator:

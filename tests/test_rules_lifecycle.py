@@ -15,9 +15,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from sim.catalog import PACKS
-from sim.catalog_files import load_catalog
-from sim.engine import Engine
+from sim.core.catalog import PACKS
+from sim.files.catalogs import load_catalog
+from sim.rules.engine import Engine
 
 CAT = load_catalog()
 TZ = "Asia/Shanghai"

@@ -17,9 +17,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sim.catalog_files import load_catalog
-from sim.engine import Engine
 from sim.errors import CatalogError
+from sim.files.catalogs import load_catalog
+from sim.rules.engine import Engine
 
 CAT = load_catalog()
 TZ = "Asia/Shanghai"

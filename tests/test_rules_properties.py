@@ -29,10 +29,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.calendar import add_months_anchor, month_index
-from sim.catalog import PACKS
-from sim.catalog_files import load_catalog
-from sim.engine import Engine
+from sim.core.calendar import add_months_anchor, month_index
+from sim.core.catalog import PACKS
+from sim.files.catalogs import load_catalog
+from sim.rules.engine import Engine
 
 POSTPAID = ("Pro", "Ultimate")
 

@@ -7,15 +7,20 @@ from pathlib import Path
 import pytest
 
 from sim.errors import ScenarioError
-from sim.population import ARCHETYPES
-from sim.scenario import flatten_overrides, load_scenario, scenario_from_dict
+from sim.model.population import ARCHETYPES
+from sim.model.scenario import flatten_overrides, load_scenario, scenario_from_dict
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _data(**kw: object) -> dict:
-    base = {"name": "t", "start": "2024-01-01", "horizon_months": 2, "seed": 1,
-            "population": {"game": {"count": 2}}}  # fmt: skip
+    base = {
+        "name": "t",
+        "start": "2024-01-01",
+        "horizon_months": 2,
+        "seed": 1,
+        "population": {"game": {"count": 2}},
+    }
     base.update(kw)
     return base
 
@@ -112,9 +117,9 @@ def test_bad_catalog_override_names_the_scenario() -> None:
 
 
 def test_flatten_overrides_nested_and_dotted() -> None:
-    assert flatten_overrides({"editions": {"Pro": {"price_per_month": 1.5}},
-                              "a.b": None, "x": {True: 2}}) == [
-        "editions.Pro.price_per_month=1.5", "a.b=null", "x.true=2"]  # fmt: skip
+    assert flatten_overrides(
+        {"editions": {"Pro": {"price_per_month": 1.5}}, "a.b": None, "x": {True: 2}}
+    ) == ["editions.Pro.price_per_month=1.5", "a.b=null", "x.true=2"]
 
 
 def test_missing_scenario_lists_known_ones(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Shards: a run cut into pieces gives the same tables and the same files, whatever the shard size
-and the number of worker processes (sim.shards, sim.outputs.ParquetSink, sim.runner)."""
+and the number of worker processes (sim.model.shards, sim.files.outputs.ParquetSink, sim.model.runner)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 from test_model import limits_scenario, tiny
 
-from sim import outputs, shards
-from sim.cli_run import Bar
+from sim.cli.run import Bar
 from sim.errors import SimError
-from sim.outputs import OutputDir, ParquetSink
-from sim.runner import TABLES, run, run_and_write, write
-from sim.scenario import scenario_from_dict
+from sim.files import outputs
+from sim.files.outputs import OutputDir, ParquetSink
+from sim.model import shards
+from sim.model.runner import TABLES, run, run_and_write, write
+from sim.model.scenario import scenario_from_dict
 
 
 def _mixed() -> dict:
@@ -173,7 +174,7 @@ def test_workers_resolve() -> None:
 
 
 def test_cli_run_refuses_a_bad_workers_value(capsys, tmp_path: Path) -> None:
-    from sim.cli import main
+    from sim.cli.app import main
 
     for bad in ("-1", "two"):
         assert main(["run", "baseline", "--workers", bad, "--out", str(tmp_path / "o")]) == 2
@@ -184,8 +185,8 @@ def test_cli_run_refuses_a_bad_workers_value(capsys, tmp_path: Path) -> None:
 
 
 def test_error_counts_are_the_plain_groupby_of_the_tables() -> None:
-    """The one-pass tallies (sim.runner.tally) against pandas group-bys written out."""
-    from sim.runner import error_counts
+    """The one-pass tallies (sim.model.runner.tally) against pandas group-bys written out."""
+    from sim.model.runner import error_counts
 
     r = run({**limits_scenario(), "replications": 2}, mode="fast", shard_tenants=5)
     g = r.group_ops.assign(month=r.group_ops["date"].dt.strftime("%Y-%m"))
@@ -202,9 +203,10 @@ def test_error_counts_are_the_plain_groupby_of_the_tables() -> None:
     got = error_counts(r)
     assert len(got) > 10 and set(got["kind"]) == {"ops", "dau"}
     pd.testing.assert_frame_equal(
-        got[["replication", "month", "kind", "error_code", "refused", "attempts"]], want,
+        got[["replication", "month", "kind", "error_code", "refused", "attempts"]],
+        want,
         check_dtype=False,
-    )  # fmt: skip
+    )
     assert r.summary["error_rates"]["70398"]["refused"] == int(
         g.loc[g["error_code"] == 70398, "count"].sum()
     )

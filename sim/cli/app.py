@@ -1,0 +1,255 @@
+"""The ``sim`` command line (also ``python -m sim``).
+
+Subcommands are entries of :data:`SUBCOMMANDS`: each is a :class:`Subcommand` with a function
+that declares its arguments and a function that runs it and returns the exit code. To add one
+(``sim run``, ``sim report``, ...), write those two functions and append an entry; import heavy
+modules inside the run function so ``sim --help`` stays fast.
+
+Exit codes: 0 success; 2 a usage error (argparse) or any :class:`~sim.errors.SimError`, which
+prints one line ``sim: error: <message>`` on stderr, without a traceback, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.cli import report as cli_report
+from sim.cli import run as cli_run
+from sim.errors import SimError
+
+PROG = "sim"
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+REPLAY_FILES = ("outcomes.csv", "timeline.csv", "bills.csv")
+"""What ``sim replay`` writes into ``--out``."""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One ``sim <name>`` subcommand."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    description: str = ""
+
+
+# -- helpers shared by subcommands ---------------------------------------------------------------
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sim")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def _existing_file(path: str, what: str) -> Path:
+    """``path`` if it is a file; otherwise a :class:`SimError` naming it."""
+    p = Path(path)
+    if not p.exists():
+        raise SimError(f"{what} {path!r} not found")
+    if not p.is_file():
+        raise SimError(f"{what} {path!r} is not a file")
+    return p
+
+
+def _out_dir(path: str) -> Path:
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise SimError(f"--out {path!r} exists and is not a directory")
+    return p
+
+
+def _add_catalog_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--catalog`` and ``--set``, shared by every subcommand that loads a catalog."""
+    parser.add_argument(
+        "--catalog",
+        metavar="NAME|PATH",
+        default=None,
+        help="catalog name (see `sim catalogs`) or path to a YAML file "
+        "(default: tencent-intl-2022)",
+    )
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="override a catalog field, e.g. --set billing.proration=second "
+        "(value read as YAML; repeatable)",
+    )
+
+
+def _say(text: str = "") -> None:
+    print(text, file=sys.stdout)
+
+
+# -- sim replay ----------------------------------------------------------------------------------
+
+
+def _replay_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ops", metavar="OPS", help="operations log, .csv or .parquet")
+    parser.add_argument(
+        "--out", metavar="DIR", required=True, help="directory to write the tables into"
+    )
+    _add_catalog_arguments(parser)
+    parser.add_argument(
+        "--usage",
+        metavar="FILE",
+        default=None,
+        help="daily usage per app (columns app, date, dau, groups), .csv or .parquet",
+    )
+
+
+def _top_refusals(outcomes: Any, limit: int = 6) -> list[str]:
+    """'live_group_limit (10036): 2' lines, most frequent first (ties by code, reason)."""
+    refused = outcomes.loc[~outcomes["ok"].astype(bool)]
+    if refused.empty:
+        return []
+    counts = (
+        refused.assign(error_code=refused["error_code"].fillna(0).astype(int))
+        .groupby(["error_code", "reason"], dropna=False)
+        .size()
+        .reset_index(name="n")
+        .sort_values(["n", "error_code", "reason"], ascending=[False, True, True])
+    )
+    lines = [
+        f"{reason} ({code}): {n}" if code else f"{reason}: {n}"
+        for code, reason, n in counts.itertuples(index=False)
+    ]
+    if len(lines) > limit:
+        rest = int(counts["n"].iloc[limit - 1 :].sum())
+        lines = [*lines[: limit - 1], f"{len(lines) - limit + 1} other reasons: {rest}"]
+    return lines
+
+
+def _bill_totals(bills: Any) -> list[str]:
+    """'1234.56 USD' per currency, in currency order."""
+    from decimal import Decimal
+
+    if bills is None or bills.empty or not {"amount", "currency"} <= set(bills.columns):
+        return []
+    totals: dict[str, Decimal] = {}
+    for amount, currency in zip(bills["amount"], bills["currency"], strict=True):
+        if amount is None or amount != amount:  # missing / NaN
+            continue
+        totals[currency] = totals.get(currency, Decimal(0)) + Decimal(str(amount))
+    return [f"{total} {currency}" for currency, total in sorted(totals.items())]
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim.files.outputs import write_tables
+    from sim.replayer import replay
+
+    ops = _existing_file(args.ops, "ops log")
+    usage = _existing_file(args.usage, "usage file") if args.usage else None
+    out = _out_dir(args.out)
+    result = replay(ops, catalog=args.catalog, usage=usage, overrides=list(args.overrides))
+    bills = getattr(result, "bills", None)
+    if bills is None:  # a replay without billing: an empty bills.csv
+        bills = pd.DataFrame()
+    tables = dict(zip(REPLAY_FILES, (result.outcomes, result.timeline, bills), strict=True))
+    write_tables(out, tables)
+
+    outcomes = result.outcomes
+    refused = int((~outcomes["ok"].astype(bool)).sum())
+    _say(f"replayed {len(outcomes)} operations: {len(outcomes) - refused} ok, {refused} refused")
+    lines = _top_refusals(outcomes)
+    if lines:
+        _say("refused by reason (error code):")
+    for line in lines:
+        _say(f"  {line}")
+    totals = _bill_totals(bills)
+    if totals:
+        _say(f"bills: {len(bills)} lines, total {', '.join(totals)}")
+    _say(f"wrote {', '.join(REPLAY_FILES)} to {out}")
+    return EXIT_OK
+
+
+# -- sim catalogs --------------------------------------------------------------------------------
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
+def _run_catalogs(args: argparse.Namespace) -> int:
+    from sim.files.catalogs import available_catalogs, load_catalog
+
+    names = available_catalogs()
+    if not names:
+        _say("no catalogs found (looked in ./scenarios/catalogs and beside the package)")
+        return EXIT_OK
+    width = max(len(n) for n in names)
+    for name in names:
+        try:
+            description = load_catalog(name).description
+        except SimError as exc:
+            description = f"(invalid: {exc})"
+        _say(f"{name:<{width}}  {description}".rstrip())
+    return EXIT_OK
+
+
+# -- the registry and the entry point -------------------------------------------------------------
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        "replay",
+        help="replay an operations log through the rules engine",
+        description="Replay an operations log (columns time, app, op, and as the op needs them "
+        "user, group, group_type, members, edition, live_unlimited, groups_per_user, "
+        "members_per_group, months) and write outcomes.csv, timeline.csv and bills.csv.",
+        add_arguments=_replay_arguments,
+        run=_run_replay,
+    ),
+    Subcommand("run", cli_run.HELP, cli_run.add_arguments, cli_run.run, cli_run.DESCRIPTION),
+    *(Subcommand(*entry) for entry in cli_report.SUBCOMMANDS),
+    Subcommand(
+        "catalogs",
+        help="list the catalogs that --catalog NAME can name",
+        add_arguments=_no_arguments,
+        run=_run_catalogs,
+    ),
+)
+"""Every ``sim`` subcommand, in the order ``sim --help`` lists them."""
+
+
+def build_parser(subcommands: Sequence[Subcommand] = SUBCOMMANDS) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Simulation and cost analysis of IM-cloud editions, packs, limits and "
+        "prorated billing.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in subcommands:
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sim`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    try:
+        return args._run(args)
+    except SimError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,214 @@
+"""``sim report``, ``sim compare`` and ``sim batch``: what the analyst reads.
+
+Each subcommand is a pair of functions for :data:`sim.cli.app.SUBCOMMANDS`
+(``Subcommand(name, help, add_arguments, run, description)``): see :data:`SUBCOMMANDS` here.
+Heavy modules (pandas, matplotlib) are imported inside the run functions so that
+``sim --help`` stays fast. A :class:`~sim.errors.SimError` (a missing run directory, runs that
+do not share a population) reaches ``sim.cli.app.main``, which prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import traceback
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_FAILED = 2
+"""``sim batch`` exits 2 when any scenario failed (the others still ran and are reported)."""
+
+
+# -- sim report ----------------------------------------------------------------------------------
+
+REPORT_HELP = "write the HTML report of a run directory (figures, tables as CSV)"
+REPORT_DESCRIPTION = (
+    "Write a self-contained HTML report of RUN_DIR (as `sim run --out RUN_DIR` wrote it): "
+    "headline figures with 95% confidence intervals over replications, revenue by edition "
+    "and pack, error-code rates, the lifecycle flow, the upgrade funnel, the apps with the most "
+    "errors, and the scenario and catalog. Figures are also written as PNG and tables as CSV."
+)
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (sim run --out)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="where to write report.html, figures/ and tables/ (default: RUN_DIR/report)",
+    )
+    parser.add_argument(
+        "--top",
+        metavar="N",
+        type=int,
+        default=10,
+        help="how many apps to list by errors (default 10)",
+    )
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from sim.reports.report import write_report
+
+    path = write_report(args.run_dir, args.out, top=args.top)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+# -- sim compare ---------------------------------------------------------------------------------
+
+COMPARE_HELP = "compare runs of one population: paired deltas with confidence intervals"
+COMPARE_DESCRIPTION = (
+    "Compare RUN_B (and more) with the baseline RUN_A: each headline figure's change with a "
+    "paired 95% confidence interval (the runs share random numbers), revenue impact by "
+    "archetype and by edition, and the change in each error code's rate. Runs that do not "
+    "share a population (population, start, horizon, seed) are refused (exit 2)."
+)
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "runs", metavar="RUN_DIR", nargs="+", help="run directories; the first is the baseline"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="where to write compare.html (default: FIRST_RUN/compare)",
+    )
+    parser.add_argument(
+        "--label",
+        dest="labels",
+        metavar="NAME",
+        action="append",
+        default=None,
+        help="a name per run, in order (default: the scenario names)",
+    )
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from sim.errors import SimError
+    from sim.reports.compare import write_compare
+
+    if len(args.runs) < 2:
+        raise SimError("compare needs at least two run directories (the first is the baseline)")
+    path = write_compare(args.runs, args.out, args.labels)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+# -- sim batch -----------------------------------------------------------------------------------
+
+BATCH_HELP = "run every scenario of a folder, report each, and write an index page"
+BATCH_DESCRIPTION = (
+    "Run every *.yaml scenario in SCENARIO_DIR (in name order) into DIR/<name>/, write each "
+    "one's report into DIR/<name>/report/, and an index page DIR/index.html linking them. A "
+    "scenario that fails is shown on the index with its error and does not stop the others; "
+    "the exit code is then 2."
+)
+
+
+def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario_dir", metavar="SCENARIO_DIR", help="a folder of scenarios")
+    parser.add_argument("--out", metavar="DIR", required=True, help="where to write the runs")
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="override a field of every scenario (repeatable)",
+    )
+    parser.add_argument(
+        "--replications",
+        metavar="N",
+        type=int,
+        default=None,
+        help="replications (default: each scenario's)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("exact", "fast"),
+        default=None,
+        help="fidelity mode (default: each scenario's)",
+    )
+    parser.add_argument(
+        "--top", metavar="N", type=int, default=10, help="how many apps each report lists by errors"
+    )
+
+
+def run_scenario(
+    path: Path, out_dir: Path, overrides: list[str], replications: int | None, mode: str | None
+) -> None:
+    """Run one scenario file and write its tables into ``out_dir`` (the one call into the
+    model's runner: adapt here if its signature changes)."""
+    from sim.model.runner import run, write
+
+    result = run(path, mode=mode, replications=replications, overrides=overrides)
+    write(result, out_dir)
+
+
+def _error_text(exc: BaseException) -> str:
+    from sim.errors import SimError
+
+    if isinstance(exc, SimError):
+        return str(exc)
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
+
+
+def batch(
+    scenario_dir: Path,
+    out: Path,
+    overrides: list[str],
+    replications: int | None = None,
+    mode: str | None = None,
+    top: int = 10,
+    runner: Any = run_scenario,
+) -> list[Any]:
+    """Run, report and index every scenario of ``scenario_dir``; returns the
+    :class:`sim.reports.report.BatchEntry` of each (``error`` set where it failed)."""
+    from sim.errors import SimError
+    from sim.reports.report import BatchEntry, build_report, load_run, write_index
+    from sim.results.metrics import headline_summary
+
+    if not scenario_dir.is_dir():
+        raise SimError(f"scenario folder {str(scenario_dir)!r} not found")
+    files = sorted(p for p in scenario_dir.iterdir() if p.suffix in (".yaml", ".yml"))
+    if not files:
+        raise SimError(f"no *.yaml scenario in {str(scenario_dir)!r}")
+    entries = []
+    for path in files:
+        name, run_dir = path.stem, out / path.stem
+        try:
+            runner(path, run_dir, overrides, replications, mode)
+            run = load_run(run_dir)
+            build_report(run, top).write(run_dir / "report")
+            entries.append(
+                BatchEntry(name, str(path), f"{name}/report/report.html", headline_summary(run))
+            )
+            print(f"{name}: ok")
+        except Exception as exc:  # noqa: BLE001 -- one failure must not stop the batch
+            entries.append(BatchEntry(name, str(path), None, None, _error_text(exc)))
+            print(f"{name}: FAILED: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    write_index(entries, out, f"sim batch: {scenario_dir.name}")
+    return entries
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    entries = batch(
+        Path(args.scenario_dir), out, list(args.overrides), args.replications, args.mode, args.top
+    )
+    failed = [e for e in entries if e.error]
+    print(
+        f"{len(entries) - len(failed)} of {len(entries)} scenario(s) ok; wrote {out / 'index.html'}"
+    )
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+SUBCOMMANDS = (
+    ("report", REPORT_HELP, add_report_arguments, run_report, REPORT_DESCRIPTION),
+    ("compare", COMPARE_HELP, add_compare_arguments, run_compare, COMPARE_DESCRIPTION),
+    ("batch", BATCH_HELP, add_batch_arguments, run_batch, BATCH_DESCRIPTION),
+)
+"""``Subcommand(*entry)`` for each, to append to :data:`sim.cli.app.SUBCOMMANDS`."""

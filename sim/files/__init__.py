@@ -1,0 +1,1 @@
+"""Reading and writing files: YAML catalogs and overrides, operations logs, atomic outputs."""

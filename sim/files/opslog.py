@@ -1,0 +1,295 @@
+"""Reading and validating operations logs and daily usage tables (CSV or Parquet).
+
+An operations log has columns ``time`` (ISO 8601; no offset means the catalog's time zone),
+``app``, ``op`` and, as the op needs them, ``user``, ``group``, ``group_type``, ``members``
+(the initial members besides the owner, user ids separated by ``;``), ``edition``,
+``live_unlimited``, ``groups_per_user``, ``members_per_group``, ``months``.
+
+A malformed log raises :class:`~sim.errors.InputError` naming the file, the row (1-based, as a
+spreadsheet counts data rows; the CSV line is the row + 1) and what was expected. Nothing is
+decided here: a value the catalog does not offer (an unknown edition, a cap not on the menu) is
+the engine's ``invalid_option``, not a malformed log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.core.catalog import GROUP_TYPES
+from sim.errors import InputError
+
+CONSOLE_OPS = ("create_app", "upgrade", "reconfigure", "downgrade", "buy_prepaid", "deactivate")
+GROUP_OPS = ("register_user", "create_group", "join_group", "leave_group", "dissolve_group")
+OPS = CONSOLE_OPS + GROUP_OPS
+
+OPTIONAL_COLUMNS = (
+    "user",
+    "group",
+    "group_type",
+    "members",
+    "edition",
+    "live_unlimited",
+    "groups_per_user",
+    "members_per_group",
+    "months",
+)
+
+#: The columns each op cannot do without.
+REQUIRED_BY_OP: dict[str, tuple[str, ...]] = {
+    "create_app": (),
+    "upgrade": ("edition",),
+    "reconfigure": (),
+    "downgrade": (),
+    "buy_prepaid": ("edition",),
+    "deactivate": (),
+    "register_user": ("user",),
+    "create_group": ("user", "group", "group_type"),
+    "join_group": ("user", "group"),
+    "leave_group": ("user", "group"),
+    "dissolve_group": ("group",),
+}
+
+_OFFSET = re.compile(r"\d\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+@dataclass(frozen=True)
+class OpsLog:
+    """A validated operations log: the rows as given (``raw``) and parsed columns, in file order."""
+
+    raw: pd.DataFrame
+    source: str
+    t_ns: np.ndarray  # int64 ns since epoch
+    columns: dict[str, list[Any]]  # parsed values per column (None where empty)
+
+
+def read_table(source: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
+    """A DataFrame from a CSV/Parquet path or a DataFrame; CSV cells are read as text."""
+    if isinstance(source, pd.DataFrame):
+        return source.reset_index(drop=True), f"<{what} DataFrame>"
+    path = Path(source)
+    name = str(path)
+    if not path.is_file():
+        raise InputError(f"{name}: {what} file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df = pd.read_parquet(path)
+        elif suffix in (".csv", ".txt"):
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        else:
+            raise InputError(
+                f"{name}: unsupported {what} file type {suffix!r}; expected .csv or .parquet"
+            )
+    except InputError:
+        raise
+    except Exception as exc:  # pandas/pyarrow parse errors: report, never a traceback
+        raise InputError(f"{name}: cannot be read as {suffix[1:]} ({exc})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df, name
+
+
+def _clean(series: pd.Series) -> pd.Series:
+    """Values as stripped text, ``""`` where empty or missing (vectorised, pandas' string dtype:
+    comparisons run in Arrow, and ``tolist()`` gives Python strings)."""
+    return series.astype("string").str.strip().fillna("")
+
+
+def _where(source: str, row: int) -> str:
+    return f"{source}: row {row + 1}"
+
+
+def _first(mask: pd.Series | np.ndarray) -> int | None:
+    hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+    return int(hits[0]) if len(hits) else None
+
+
+def parse_times(series: pd.Series, tz: dt.tzinfo, source: str, column: str = "time") -> np.ndarray:
+    """A time column -> int64 ns since the epoch. Text is ISO 8601, and text without an offset
+    (like a naive datetime column) is in ``tz``. Raises InputError naming the first bad row."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        times = series if series.dt.tz is not None else _localize(series, tz, source, column)
+        if times.isna().any():
+            i = _first(times.isna())
+            raise InputError(f"{_where(source, i)}: column '{column}' is empty; expected a time")
+        return times.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
+    texts = _clean(series)
+    empty = _first(texts == "")
+    if empty is not None:
+        raise InputError(
+            f"{_where(source, empty)}: column '{column}' is empty; expected an ISO 8601 time"
+        )
+    out = np.zeros(len(texts), dtype="int64")
+    aware = texts.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool)
+    for mask, utc in ((aware, True), (~aware, False)):
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        part = texts.iloc[idx]
+        parsed = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=utc)
+        bad = _first(parsed.isna())
+        if bad is not None:
+            i = int(idx[bad])
+            raise InputError(
+                f"{_where(source, i)}: column '{column}': cannot parse {texts.iloc[i]!r} as "
+                "an ISO 8601 time (e.g. 2024-01-10T09:00:00 or 2024-01-10T09:00:00+08:00)"
+            )
+        if not utc:
+            parsed = _localize(parsed, tz, source, column, idx)
+        out[idx] = parsed.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
+    return out
+
+
+def _localize(
+    times: pd.Series, tz: dt.tzinfo, source: str, column: str, rows: np.ndarray | None = None
+) -> pd.Series:
+    """Wall-clock times in ``tz`` -> aware; a time the zone skips (DST gap) or repeats (DST
+    fold) is an error naming its row (``rows`` maps positions of ``times`` to file rows)."""
+    local = times.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    bad = _first(local.isna().to_numpy() & times.notna().to_numpy())
+    if bad is not None:
+        row = bad if rows is None else int(rows[bad])
+        raise InputError(
+            f"{_where(source, row)}: column '{column}': {times.iloc[bad]} does not exist or is "
+            f"ambiguous in {tz} (a daylight-saving change); give it an offset"
+        )
+    return local
+
+
+def _parse_bool(v: str, source: str, row: int, column: str) -> bool:
+    s = v.lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise InputError(
+        f"{_where(source, row)}: column '{column}': {v!r} is not a boolean; expected true or false"
+    )
+
+
+def _parse_int(v: str, source: str, row: int, column: str) -> int:
+    try:
+        f = float(v)
+    except ValueError:
+        f = float("nan")
+    if not np.isfinite(f) or f != int(f):
+        raise InputError(f"{_where(source, row)}: column '{column}': {v!r} is not a whole number")
+    return int(f)
+
+
+def _sparse(texts: pd.Series, parse: Any) -> list[Any]:
+    """Parse only the non-empty cells of a mostly empty column; None elsewhere."""
+    out: list[Any] = [None] * len(texts)
+    for i in np.flatnonzero((texts != "").to_numpy()).tolist():
+        out[i] = parse(texts.iat[i], i)
+    return out
+
+
+def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
+    """Read and validate an operations log (see the module docstring)."""
+    raw, name = read_table(source, "operations log")
+    missing = [c for c in ("time", "app", "op") if c not in raw.columns]
+    if missing:
+        raise InputError(
+            f"{name}: missing column {', '.join(repr(c) for c in missing)}; an operations "
+            "log needs time, app, op (and user, group, group_type, members, edition, "
+            "live_unlimited, groups_per_user, members_per_group, months as ops need them)"
+        )
+    empty = pd.Series([""] * len(raw), index=raw.index, dtype="string")
+    text = {c: _clean(raw[c]) for c in ("app", "op")}
+    for c in OPTIONAL_COLUMNS:
+        text[c] = _clean(raw[c]) if c in raw.columns else empty
+    op = text["op"]
+    op_code = pd.Index(OPS).get_indexer(op)  # -1: not an op
+    empty = {
+        c: (text[c] == "").to_numpy() for c in ("app", "user", "group", "group_type", "edition")
+    }
+    problems: list[tuple[int, str]] = []
+    i = _first(op_code < 0)
+    if i is not None:
+        problems.append(
+            (i, f"column 'op': unknown op {op.iat[i]!r}; expected one of {', '.join(OPS)}")
+        )
+    i = _first(empty["app"])
+    if i is not None:
+        problems.append((i, "column 'app' is empty"))
+    for k, name_op in enumerate(OPS):
+        for c in REQUIRED_BY_OP[name_op]:
+            i = _first((op_code == k) & empty[c])
+            if i is not None:
+                have = "" if c in raw.columns else " (the log has no such column)"
+                problems.append((i, f"op {name_op} needs column '{c}'{have}"))
+    gt = text["group_type"]
+    gt_code = pd.Index(GROUP_TYPES).get_indexer(gt)
+    i = _first((op_code == OPS.index("create_group")) & ~empty["group_type"] & (gt_code < 0))
+    if i is not None:
+        problems.append(
+            (
+                i,
+                f"column 'group_type': unknown group type {gt.iat[i]!r}; expected one of {', '.join(GROUP_TYPES)}",
+            )
+        )
+    if problems:
+        row, msg = min(problems)
+        raise InputError(f"{_where(name, row)}: {msg}")
+    cols: dict[str, list[Any]] = {
+        c: text[c].tolist() for c in ("app", "op", "user", "group", "group_type", "edition")
+    }
+    cols["edition"] = [e or None for e in cols["edition"]]
+    cols["live_unlimited"] = _sparse(
+        text["live_unlimited"], lambda v, i: _parse_bool(v, name, i, "live_unlimited")
+    )
+    for c in ("groups_per_user", "members_per_group", "months"):
+        cols[c] = _sparse(text[c], lambda v, i, c=c: _parse_int(v, name, i, c))
+    for i, m in enumerate(cols["months"]):
+        if m is not None and m < 1:
+            raise InputError(
+                f"{_where(name, i)}: column 'months': {m} is not a positive number of months"
+            )
+    cols["members"] = _sparse(
+        text["members"], lambda v, i: tuple(u.strip() for u in v.split(";") if u.strip())
+    )
+    cols["members"] = [m or () for m in cols["members"]]
+    t_ns = parse_times(raw["time"], tz, name)
+    return OpsLog(raw=raw, source=name, t_ns=t_ns, columns=cols)
+
+
+def read_usage(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Daily usage ``app, date, dau, groups``: validated, ``date`` as datetime.date-like text
+    normalised to ``YYYY-MM-DD``, counts as int64."""
+    raw, name = read_table(source, "usage")
+    missing = [c for c in ("app", "date", "dau", "groups") if c not in raw.columns]
+    if missing:
+        raise InputError(
+            f"{name}: missing column {', '.join(repr(c) for c in missing)}; a usage table "
+            "needs app, date, dau, groups"
+        )
+    out = pd.DataFrame({"app": [str(a).strip() for a in raw["app"].tolist()]})
+    dates = pd.to_datetime(raw["date"].astype(str).str.strip(), format="ISO8601", errors="coerce")
+    bad = np.flatnonzero(dates.isna().to_numpy())
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(
+            f"{_where(name, i)}: column 'date': cannot parse {raw['date'].iloc[i]!r} "
+            "as a date (YYYY-MM-DD)"
+        )
+    out["date"] = dates.dt.strftime("%Y-%m-%d")
+    for c in ("dau", "groups"):
+        values = pd.to_numeric(raw[c], errors="coerce")
+        bad = np.flatnonzero((values.isna() | (values < 0) | (values != values.round())).to_numpy())
+        if len(bad):
+            i = int(bad[0])
+            raise InputError(
+                f"{_where(name, i)}: column '{c}': {raw[c].iloc[i]!r} is not a "
+                "non-negative whole number"
+            )
+        out[c] = values.astype("int64")
+    return out

@@ -1,0 +1,541 @@
+"""Decisions: the console policies tenants follow, in a registry, and the console that applies
+them through the rules engine.
+
+Each policy (:data:`POLICIES`) has parameters (a pydantic model, set under
+``behaviour.policies.<name>`` in a scenario) and a daily rule. Every day at local midnight the
+:class:`Console` evaluates the policies in registry order for every live tenant from what its
+users met over the last ``behaviour.window_days`` days (:class:`Stats`), and sends each chosen
+operation to the engine; refused ones are logged like the others. Both fidelity modes share this
+module, so they decide alike.
+
+Price response (``behaviour.price_response``): each tenant has a willingness to pay ``wtp``
+(currency per month, drawn per archetype). A policy that buys something acts on a given day with
+probability ``affordability / reaction_days``, where ``affordability = min(1, wtp / price) **
+elasticity`` and ``price`` is the monthly price of the configuration bought: a dearer edition
+delays upgrades, a cheaper pack is bought by more tenants (and sooner). Deactivation's hazard
+grows with the error rate the tenant's users meet and, with price response, with spend above
+``wtp``. With price response off no decision reads a price (affordability is 1 and the choice
+of configuration follows a fixed order), so halving every price halves every bill line and
+changes no operation. Each policy draws one uniform per tenant and day from the tenant's
+``decisions`` stream whatever the prices (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from sim.core.catalog import Catalog
+
+CODES = (70398, 10058, 10036, 10037, 10014, 10059, 72000, 60020)
+"""Limit error codes the policies watch (column order of :class:`Stats`)."""
+CODE_COL = {c: i for i, c in enumerate(CODES)}
+ATTEMPTS = len(CODES)  # the column counting attempts (group operations + DAU demand)
+STATE_CODES = (
+    "IM",
+    "Trial",
+    "Trial-prepaid",
+    "Trial-lapsed",
+    "Pro-postpaid",
+    "Ultimate-postpaid",
+    "Deactivated",
+)
+IM, TRIAL, PREPAID, LAPSED, PRO, ULTIMATE, GONE = range(7)
+_NEVER = np.iinfo(np.int64).max
+_OPTIONS = ("live_unlimited", "groups_per_user", "members_per_group")
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+
+
+class UpgradeParams(_Params):
+    """IM -> Pro/Ultimate once limit errors in the window reach ``threshold``."""
+
+    threshold: int = Field(ge=1, default=20)
+    reaction_days: float = Field(ge=1, default=5.0)
+
+
+class PacksParams(_Params):
+    """Postpaid: buy or raise packs, or change edition, when pack-limited errors recur."""
+
+    threshold: int = Field(ge=1, default=10)
+    reaction_days: float = Field(ge=1, default=7.0)
+
+
+class CampaignParams(_Params):
+    """Pro without unlimited live groups: switch them on for an event, off after (R9)."""
+
+    probability: float = Field(ge=0, le=1, default=0.8)
+
+
+class DowngradeParams(_Params):
+    """IM apps with low usage and no limit errors move to Trial (R10)."""
+
+    max_dau: int = Field(ge=0, default=10)
+    probability_per_day: float = Field(ge=0, le=1, default=0.003)
+
+
+class PrepaidParams(_Params):
+    """Trial apps buy prepaid packages when they meet limits, and renew them (R11)."""
+
+    threshold: int = Field(ge=1, default=20)
+    reaction_days: float = Field(ge=1, default=5.0)
+    months: int = Field(ge=1, le=12, default=1)
+    renew_probability: float = Field(ge=0, le=1, default=0.85)
+
+
+class DeactivationParams(_Params):
+    """Daily hazard: base + error_weight * error rate (+ price_weight * overspend)."""
+
+    base_per_month: float = Field(ge=0, le=1, default=0.005)
+    error_weight: float = Field(ge=0, default=0.005)
+    price_weight: float = Field(ge=0, default=0.002)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A registry entry: the parameters' model and the daily rule."""
+
+    params: type[_Params]
+    decide: Callable[..., None]
+    description: str
+
+
+# -- candidate configurations and choice --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    edition: str
+    live_unlimited: bool
+    groups_per_user: int
+    members_per_group: int
+    price: float  # postpaid monthly price (package + packs)
+    prepaid_price: float  # prepaid monthly price (package + packs)
+    live: bool  # live groups unlimited
+    community: bool
+
+
+def candidates(catalog: Catalog, editions: tuple[str, ...]) -> list[Config]:
+    """Every configuration of ``editions`` (R2), in a fixed order: edition, then options up."""
+    out = []
+    for ed in editions:
+        e = catalog.editions[ed]
+        for live in sorted(catalog.offered(ed, "live_unlimited")):
+            for gpu in sorted(catalog.offered(ed, "groups_per_user")):
+                for mpg in sorted(catalog.offered(ed, "members_per_group")):
+                    packs = sum(
+                        float(catalog.option_price(ed, p, v))
+                        for p, v in (
+                            ("live_unlimited", live),
+                            ("groups_per_user", gpu),
+                            ("members_per_group", mpg),
+                        )
+                    )
+                    out.append(
+                        Config(
+                            ed,
+                            bool(live),
+                            int(gpu),
+                            int(mpg),
+                            float(e.price_per_month) + packs,
+                            float(e.prepaid_price_per_month or 0) + packs,
+                            bool(live) or e.limits.live_groups is None,
+                            e.limits.community,
+                        )
+                    )
+    return out
+
+
+def choose(
+    cands: list[Config], need: dict[str, Any], priced: bool, prepaid: bool = False
+) -> Config | None:
+    """The configuration covering most needs; among those the cheapest (``priced``) or the
+    first in the fixed order (no price read)."""
+    best: tuple[Any, ...] | None = None
+    pick = None
+    for i, c in enumerate(cands):
+        cover = (
+            (c.live or not need["live"])
+            + (c.community or not need["community"])
+            + (c.members_per_group >= need["members"])
+            + (c.groups_per_user >= need["gpu"])
+        )
+        price = c.prepaid_price if prepaid else c.price
+        key = (-cover, price if priced else 0.0, i)
+        if best is None or key < best:
+            best, pick = key, c
+    return pick
+
+
+def affordability(wtp: float, price: float, elasticity: float) -> float:
+    if price <= 0:
+        return 1.0
+    return max(0.0, min(1.0, wtp / price)) ** elasticity
+
+
+# -- what the tenants' users met ------------------------------------------------------------------
+
+
+class Stats:
+    """Per tenant, refusals by limit code and attempts: today's, and a sliding window."""
+
+    def __init__(self, n_apps: int, window: int) -> None:
+        self.window = window
+        self.today = np.zeros((n_apps, len(CODES) + 1), dtype=np.int64)
+        self.win = np.zeros_like(self.today)
+        self.ring = np.zeros((window, n_apps, len(CODES) + 1), dtype=np.int64)
+
+    def end_day(self, day: int) -> None:
+        slot = day % self.window
+        self.win += self.today - self.ring[slot]
+        self.ring[slot] = self.today
+        self.today[:] = 0
+
+    def reset(self, i: int) -> None:
+        """Forget what tenant ``i`` met (its configuration changed)."""
+        self.win[i] = 0
+        self.ring[:, i] = 0
+
+
+# -- the console --------------------------------------------------------------------------------
+
+
+class Console:
+    """Applies the tenants' decisions through the engine and keeps a log of them.
+
+    ``state`` (code in :data:`STATE_CODES`), ``config`` and ``spend`` mirror the engine after
+    every operation; ``changed`` lists the tenants whose configuration changed since the mode
+    last looked (the fast mode re-derives their limits).
+    """
+
+    def __init__(
+        self,
+        tenants: list[Any],
+        catalog: Catalog,
+        behaviour: Any,
+        engine: Any,
+        stats: Stats,
+        start_ns: int,
+    ) -> None:
+        self.tenants = tenants
+        self.catalog = catalog
+        self.b = behaviour
+        self.pol = behaviour.policies
+        self.engine = engine
+        self.stats = stats
+        self.start_ns = start_ns
+        n = len(tenants)
+        self.state = np.zeros(n, dtype=np.int8)
+        self.config: list[dict[str, Any]] = [{} for _ in range(n)]
+        self.spend = np.zeros(n)
+        self.wtp = np.array([t.wtp for t in tenants], dtype=float)
+        self.campaign = np.zeros(n, dtype=bool)
+        self.renewed_until = np.zeros(n, dtype=np.int64)
+        self.prepaid_until = np.full(n, _NEVER, dtype=np.int64)
+        self.changed: set[int] = set()
+        self._spend: dict[tuple[Any, ...], float] = {}  # by configuration (:meth:`_refresh`)
+        self.log: list[tuple[Any, ...]] = []
+        self.up = candidates(catalog, tuple(catalog.transitions.upgrade.to))
+        self.re = candidates(catalog, tuple(catalog.transitions.reconfigure.to))
+        self.pre = candidates(catalog, tuple(catalog.transitions.buy_prepaid.to))
+        self.priced = bool(behaviour.price_response)
+        self.month_first: set[int] = set()
+        self._events: np.ndarray | None = None  # tenants x days, made on first use
+
+    # -- applying an operation ---------------------------------------------------------------
+    def apply(self, i: int, t_ns: int, op: str, policy: str, **kw: Any) -> bool:
+        app = self.tenants[i].app
+        fn = getattr(self.engine, op)
+        code, reason, note = fn(t_ns, app, **kw)
+        ok = reason == ""
+        self.log.append(
+            (
+                t_ns,
+                i,
+                op,
+                policy,
+                kw.get("edition"),
+                kw.get("live_unlimited"),
+                kw.get("groups_per_user"),
+                kw.get("members_per_group"),
+                kw.get("months"),
+                ok,
+                code,
+                reason,
+                note,
+            )
+        )
+        if ok:
+            self._refresh(i)
+            if op != "create_app":
+                self.stats.reset(i)
+        return ok
+
+    def _refresh(self, i: int) -> None:
+        s = self.engine.state(self.tenants[i].app)
+        self.config[i] = s
+        self.state[i] = STATE_CODES.index(s["state"])
+        until = s["prepaid_until"]
+        self.prepaid_until[i] = _NEVER if until is None else until
+        key = (s["state"], s.get("edition"), *(s.get(p) for p in _OPTIONS))
+        spend = self._spend.get(key)
+        if spend is None:  # (a few configurations, met again and again)
+            spend = self._spend[key] = self._spend_of(s)
+        self.spend[i] = spend
+        self.changed.add(i)
+
+    def _spend_of(self, s: dict[str, Any]) -> float:
+        """The monthly spend of an engine state."""
+        cat = self.catalog
+        if s["state"].endswith("-postpaid"):
+            ed = s["edition"]
+            return float(cat.editions[ed].price_per_month) + sum(
+                float(cat.option_price(ed, p, s[p])) for p in _OPTIONS
+            )
+        if s["state"] == "Trial-prepaid":
+            return float(cat.editions[s["edition"]].prepaid_price_per_month or 0)
+        return 0.0
+
+    def setup(self, t_ns: int) -> None:
+        """Create every app on IM, then move it to its drawn start state."""
+        for i, t in enumerate(self.tenants):
+            self.apply(i, t_ns, "create_app", "setup")
+            if t.start_state in ("Pro", "Ultimate"):
+                self.apply(i, t_ns, "upgrade", "setup", edition=t.start_state)
+            elif t.start_state == "Trial":
+                self.apply(i, t_ns, "downgrade", "setup")
+
+    def lapse(self, t_ns: int) -> None:
+        """Prepaid packages that ran out by ``t_ns`` (the engine lapses them lazily, R11)."""
+        hit = np.flatnonzero((self.state == PREPAID) & (self.prepaid_until <= t_ns))
+        for i in hit.tolist():
+            self.state[i] = LAPSED
+            self.spend[i] = 0.0
+            self.changed.add(i)
+
+    # -- a day's decisions -------------------------------------------------------------------
+    def day(self, d: int, t_ns: int, u: np.ndarray) -> None:
+        """Decide day ``d`` (at ``t_ns``, local midnight) with uniforms ``u`` (tenants x
+        policies), after the window's counts are up to date."""
+        self.lapse(t_ns)
+        for k, (name, policy) in enumerate(POLICIES.items()):
+            params = getattr(self.pol, name)
+            if params.enabled:
+                policy.decide(self, d, t_ns, u[:, k], params)
+
+    def events(self) -> np.ndarray:
+        """Tenants x days: an event's day (made once)."""
+        if self._events is None:
+            self._events = np.stack([t.event for t in self.tenants])
+        return self._events
+
+    def needs(self, i: int) -> dict[str, Any]:
+        """What the window's refusals say tenant ``i`` lacks."""
+        w = self.stats.win[i]
+        c = self.config[i]
+        return {
+            "live": bool(w[CODE_COL[10036]]) or bool(c.get("live_unlimited")),
+            "community": bool(w[CODE_COL[10059]]),
+            "members": c["members_per_group"] + 1 if w[CODE_COL[10014]] else c["members_per_group"],
+            "gpu": c["groups_per_user"] + 1 if w[CODE_COL[10037]] else c["groups_per_user"],
+        }
+
+    def error_rate(self) -> np.ndarray:
+        w = self.stats.win
+        return w[:, :ATTEMPTS].sum(axis=1) / np.maximum(w[:, ATTEMPTS], 1)
+
+
+# -- the policies ---------------------------------------------------------------------------------
+
+_LIMIT = [CODE_COL[c] for c in CODES]
+_PACK_LIMITED = [CODE_COL[c] for c in (10036, 10037, 10014, 10059)]
+
+
+def _may_buy(u: np.ndarray, reaction_days: float) -> np.ndarray:
+    """The tenants whose uniform may still pass ``u < affordability / reaction_days``: as the
+    affordability is at most 1, the others never buy, whatever they would choose -- a policy
+    looks no further into them (choosing is the costly part of a day's decisions)."""
+    return u < 1.0 / reaction_days
+
+
+def _upgrade(con: Console, d: int, t_ns: int, u: np.ndarray, p: UpgradeParams) -> None:
+    errors = con.stats.win[:, _LIMIT].sum(axis=1)
+    may = (con.state == IM) & (errors >= p.threshold) & _may_buy(u, p.reaction_days)
+    for i in np.flatnonzero(may).tolist():
+        c = choose(con.up, con.needs(i), con.priced)
+        if c is None:
+            continue
+        f = affordability(con.wtp[i], c.price, con.b.elasticity) if con.priced else 1.0
+        if u[i] < f / p.reaction_days:
+            con.apply(
+                i,
+                t_ns,
+                "upgrade",
+                "upgrade_on_errors",
+                edition=c.edition,
+                live_unlimited=c.live_unlimited,
+                groups_per_user=c.groups_per_user,
+                members_per_group=c.members_per_group,
+            )
+
+
+def _packs(con: Console, d: int, t_ns: int, u: np.ndarray, p: PacksParams) -> None:
+    errors = con.stats.win[:, _PACK_LIMITED].sum(axis=1)
+    paid = (con.state == PRO) | (con.state == ULTIMATE)
+    may = paid & (errors >= p.threshold) & ~con.campaign & _may_buy(u, p.reaction_days)
+    for i in np.flatnonzero(may).tolist():
+        c = choose(con.re, con.needs(i), con.priced)
+        cur = con.config[i]
+        if c is None or (c.edition, c.live_unlimited, c.groups_per_user, c.members_per_group) == (
+            cur["edition"],
+            cur["live_unlimited"],
+            cur["groups_per_user"],
+            cur["members_per_group"],
+        ):
+            continue
+        f = affordability(con.wtp[i], c.price, con.b.elasticity) if con.priced else 1.0
+        if u[i] < f / p.reaction_days:
+            con.apply(
+                i,
+                t_ns,
+                "reconfigure",
+                "packs_on_errors",
+                edition=c.edition,
+                live_unlimited=c.live_unlimited if c.edition == "Pro" else None,
+                groups_per_user=c.groups_per_user,
+                members_per_group=c.members_per_group,
+            )
+
+
+def _campaign(con: Console, d: int, t_ns: int, u: np.ndarray, p: CampaignParams) -> None:
+    """An event's first day: unlimited live groups on; the day after it: off again -- refused
+    (R9, monthly_limit) when still in the month it was switched on, then retried on the 1st."""
+    ends = np.flatnonzero(con.campaign).tolist()
+    for i in ends:
+        ev = con.tenants[i].event
+        retry = d in con.month_first or ev[d - 1]  # the day after, else the next 1st
+        if not ev[d] and con.state[i] == PRO and retry:
+            if con.apply(i, t_ns, "reconfigure", "campaign_live", live_unlimited=False):
+                con.campaign[i] = False
+        elif con.state[i] != PRO:
+            con.campaign[i] = False
+    if not con.tenants:
+        return
+    price = float(con.catalog.option_price("Pro", "live_unlimited", True))
+    ev = con.events()
+    starts = ev[:, d] & ~ev[:, d - 1] if d > 0 else ev[:, d]
+    for i in np.flatnonzero((con.state == PRO) & starts).tolist():
+        t = con.tenants[i]
+        if con.config[i]["live_unlimited"]:
+            continue
+        cost = price * t.params.event_days / 30.0
+        f = affordability(con.wtp[i] - con.spend[i], cost, con.b.elasticity) if con.priced else 1.0
+        if u[i] < p.probability * f and con.apply(
+            i, t_ns, "reconfigure", "campaign_live", live_unlimited=True
+        ):
+            con.campaign[i] = True
+
+
+def _downgrade(con: Console, d: int, t_ns: int, u: np.ndarray, p: DowngradeParams) -> None:
+    errors = con.stats.win[:, _LIMIT].sum(axis=1)
+    for i in np.flatnonzero(
+        (con.state == IM) & (errors == 0) & (u < p.probability_per_day)
+    ).tolist():
+        if con.tenants[i].dau[d] <= p.max_dau:
+            con.apply(i, t_ns, "downgrade", "downgrade_low_usage")
+
+
+def _prepaid(con: Console, d: int, t_ns: int, u: np.ndarray, p: PrepaidParams) -> None:
+    errors = con.stats.win[:, _LIMIT].sum(axis=1)
+    trial = (con.state == TRIAL) | (con.state == LAPSED)
+    for i in np.flatnonzero(
+        trial & (errors >= p.threshold) & _may_buy(u, p.reaction_days)
+    ).tolist():
+        need = con.needs(i) | {"members": 21, "gpu": 51} if con.state[i] == LAPSED else con.needs(i)
+        c = choose(con.pre, need, con.priced, prepaid=True)
+        if c is None:
+            continue
+        f = affordability(con.wtp[i], c.prepaid_price, con.b.elasticity) if con.priced else 1.0
+        if u[i] < f / p.reaction_days:
+            con.apply(
+                i,
+                t_ns,
+                "buy_prepaid",
+                "prepaid",
+                edition=c.edition,
+                live_unlimited=c.live_unlimited if c.edition == "Pro" else None,
+                groups_per_user=c.groups_per_user,
+                members_per_group=c.members_per_group,
+                months=p.months,
+            )
+    # renewal: on the last day of the package, once per package
+    due = (
+        (con.state == PREPAID)
+        & (con.prepaid_until - t_ns <= 86_400 * 10**9)
+        & (con.renewed_until != con.prepaid_until)
+    )
+    for i in np.flatnonzero(due).tolist():
+        con.renewed_until[i] = con.prepaid_until[i]
+        cur = con.config[i]
+        price = con.spend[i]
+        f = affordability(con.wtp[i], price, con.b.elasticity) if con.priced else 1.0
+        if u[i] < p.renew_probability * f:
+            kw = {k: cur[k] for k in ("live_unlimited", "groups_per_user", "members_per_group")}
+            if cur["edition"] != "Pro":
+                kw["live_unlimited"] = None
+            con.apply(
+                i, t_ns, "buy_prepaid", "prepaid", edition=cur["edition"], months=p.months, **kw
+            )
+
+
+def _deactivation(con: Console, d: int, t_ns: int, u: np.ndarray, p: DeactivationParams) -> None:
+    hazard = p.base_per_month / 30.0 + p.error_weight * con.error_rate()
+    if con.priced:
+        hazard = hazard + p.price_weight * np.maximum(con.spend / con.wtp - 1.0, 0.0)
+    for i in np.flatnonzero((con.state != GONE) & (u < hazard)).tolist():
+        con.apply(i, t_ns, "deactivate", "deactivation")
+
+
+POLICIES: dict[str, Policy] = {
+    "deactivation": Policy(
+        DeactivationParams,
+        _deactivation,
+        "deactivate; hazard grows with the error rate (and overspend)",
+    ),
+    "prepaid": Policy(PrepaidParams, _prepaid, "Trial: buy prepaid packages and renew them"),
+    "upgrade_on_errors": Policy(
+        UpgradeParams, _upgrade, "IM: upgrade to the edition and packs that avoid the errors"
+    ),
+    "packs_on_errors": Policy(
+        PacksParams, _packs, "postpaid: buy or raise packs, or change edition"
+    ),
+    "campaign_live": Policy(
+        CampaignParams, _campaign, "Pro: unlimited live groups for an event, off after (R9)"
+    ),
+    "downgrade_low_usage": Policy(DowngradeParams, _downgrade, "IM with low usage -> Trial"),
+}
+"""The registry: policy name -> parameters and daily rule, evaluated in this order."""
+
+Policies = create_model(  # type: ignore[call-overload]
+    "Policies",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    **{name: (p.params, p.params()) for name, p in POLICIES.items()},
+)
+
+
+class Behaviour(BaseModel):
+    """How tenants decide: price response, the window they look back over, the policies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    price_response: bool = True
+    elasticity: float = Field(ge=0, default=1.5)
+    window_days: int = Field(ge=1, le=90, default=7)
+    policies: Policies = Policies()  # type: ignore[valid-type]

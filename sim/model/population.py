@@ -1,0 +1,529 @@
+"""The tenant population: archetypes, each tenant's demand, and its plan of group operations.
+
+A tenant is an app of one archetype. Its *demand* -- how many users it has, how many are active,
+which groups they create, how large those groups want to become -- is drawn from the tenant's
+own ``growth`` and ``activity`` streams (:mod:`sim.model.rng`) and never depends on prices, limits or
+outcomes: that is what makes price and limit what-ifs comparisons with common random numbers.
+What the rules engine lets through of that demand is the model's business (:mod:`sim.model.exact`,
+:mod:`sim.model.fast`).
+
+The demand, per tenant:
+
+- users ``U(d)`` on day ``d``: ``users0`` (lognormal) grown by a per-tenant monthly rate
+  (normal across tenants) with a daily random walk, running maximum (users do not leave);
+  every new user registers once, at a uniform time of the day (70398 above the account limit);
+- DAU demand: a per-tenant share of ``U(d)`` with lognormal daily noise (72000 above a hard
+  cap; billed overage above a postpaid free quota);
+- non-live groups: ``Poisson(create_rate * DAU)`` a day, of a type drawn from the archetype's
+  mix; each has a heavy-tailed target size (discrete Pareto), an owner and members drawn from
+  the users by a heavy-tailed per-user activity (Zipf-like weight ``rank ** -activity_exponent``:
+  the first users are the power users who end up in hundreds of groups and meet 10037), joins
+  spread over ``fill_days`` after creation (10014 once the group is at its member cap), and an
+  exponential lifetime after which the owner dissolves it;
+- live groups (AVChatRoom): ``Poisson(live_rate * DAU)`` a day, more on event days, each
+  dissolved after a lognormal number of hours (10036 while the app is at its live-group limit).
+
+Plan times are seconds since the scenario start; day ``d``'s operations lie in
+``[day_start[d] + 1, day_start[d] + 86399]`` so that the day's decisions, taken at
+``day_start[d]``, come first.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim.core.catalog import GROUP_TYPES
+from sim.model.rng import TenantStreams
+
+# operation codes of a plan (and of the fast mode's tables)
+REGISTER, CREATE, JOIN, DISSOLVE = 0, 1, 2, 3
+OPS = ("register_user", "create_group", "join_group", "dissolve_group")
+TYPE_CODE = {name: i for i, name in enumerate(GROUP_TYPES)}
+LIVE_TYPE = TYPE_CODE["AVChatRoom"]
+DAY_S = 86_400.0
+
+Share = Annotated[float, Field(ge=0, le=1)]
+NonNeg = Annotated[float, Field(ge=0)]
+
+
+class ArchetypeParams(BaseModel):
+    """An archetype's parameters (all illustrative; ``docs/model.md`` gives the reasoning).
+
+    Units: counts of users and groups; rates per DAU per day; money in the catalog's currency
+    per month; durations in days unless the name says hours.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(ge=0, description="tenants of this archetype")
+    start_state: dict[str, Share] = Field(
+        description="share of tenants starting on each edition: IM, Pro, Ultimate, Trial"
+    )
+    users0_median: float = Field(gt=0)
+    users0_sigma: NonNeg = 1.0
+    growth_per_month: float = Field(ge=-0.5, le=2.0, description="mean log-growth of users")
+    growth_sd_between: NonNeg = 0.02
+    growth_sd_daily: NonNeg = 0.01
+    dau_share: Share = 0.3
+    dau_sd_daily: NonNeg = 0.15
+    activity_exponent: float = Field(
+        ge=0, lt=1, description="per-user activity weight rank**-a: larger, heavier tail"
+    )
+    create_rate: NonNeg = Field(description="non-live groups created per DAU per day")
+    group_types: dict[str, NonNeg] = Field(description="non-live type mix (weights)")
+    size_min: int = Field(ge=1, description="smallest target size (members incl. owner)")
+    size_alpha: float = Field(gt=0, description="Pareto tail index of target sizes")
+    size_max: int = Field(ge=1)
+    fill_days: float = Field(gt=0, description="joins arrive uniformly over this many days")
+    lifetime_days: NonNeg = Field(description="mean group lifetime; 0: never dissolved")
+    live_rate: NonNeg = 0.0
+    live_hours_median: float = Field(gt=0, default=2.0)
+    event_prob_per_month: Share = 0.0
+    event_days: int = Field(ge=1, default=3)
+    event_live_multiplier: float = Field(ge=1, default=1.0)
+    wtp_median: float = Field(gt=0, description="willingness to pay, currency per month")
+    wtp_sigma: NonNeg = 0.8
+
+
+def _a(**kw: object) -> ArchetypeParams:
+    return ArchetypeParams.model_validate(kw)
+
+
+ARCHETYPES: dict[str, ArchetypeParams] = {
+    "social": _a(
+        count=0,
+        start_state={"IM": 0.95, "Pro": 0.05},
+        users0_median=40,
+        users0_sigma=0.8,
+        growth_per_month=0.08,
+        dau_share=0.3,
+        activity_exponent=0.6,
+        create_rate=0.03,
+        group_types={"Public": 0.6, "Work": 0.4},
+        size_min=3,
+        size_alpha=1.6,
+        size_max=500,
+        fill_days=3,
+        lifetime_days=90,
+        live_rate=0.002,
+        wtp_median=300,
+        wtp_sigma=1.0,
+    ),
+    "enterprise": _a(
+        count=0,
+        start_state={"IM": 0.4, "Pro": 0.5, "Ultimate": 0.1},
+        users0_median=150,
+        users0_sigma=0.9,
+        growth_per_month=0.03,
+        dau_share=0.6,
+        activity_exponent=0.4,
+        create_rate=0.006,
+        group_types={"Work": 0.6, "Meeting": 0.3, "Public": 0.1},
+        size_min=5,
+        size_alpha=1.15,
+        size_max=3000,
+        fill_days=5,
+        lifetime_days=180,
+        wtp_median=1500,
+        wtp_sigma=0.7,
+    ),
+    "live": _a(
+        count=0,
+        start_state={"IM": 0.7, "Pro": 0.3},
+        users0_median=150,
+        users0_sigma=1.2,
+        growth_per_month=0.06,
+        dau_share=0.35,
+        activity_exponent=0.7,
+        create_rate=0.002,
+        group_types={"Public": 1.0},
+        size_min=5,
+        size_alpha=1.3,
+        size_max=2000,
+        fill_days=7,
+        lifetime_days=120,
+        live_rate=0.02,
+        live_hours_median=3.0,
+        event_prob_per_month=0.4,
+        event_days=3,
+        event_live_multiplier=3.0,
+        wtp_median=900,
+        wtp_sigma=0.8,
+    ),
+    "community": _a(
+        count=0,
+        start_state={"IM": 0.5, "Pro": 0.4, "Ultimate": 0.1},
+        users0_median=300,
+        users0_sigma=1.0,
+        growth_per_month=0.05,
+        dau_share=0.2,
+        activity_exponent=0.5,
+        create_rate=0.003,
+        group_types={"Public": 0.85, "Community": 0.15},
+        size_min=10,
+        size_alpha=1.25,
+        size_max=20000,
+        fill_days=14,
+        lifetime_days=365,
+        wtp_median=1200,
+        wtp_sigma=0.8,
+    ),
+    "game": _a(
+        count=0,
+        start_state={"IM": 0.5, "Pro": 0.5},
+        users0_median=200,
+        users0_sigma=1.0,
+        growth_per_month=0.04,
+        dau_share=0.3,
+        activity_exponent=0.85,
+        create_rate=0.012,
+        group_types={"Work": 0.5, "Public": 0.5},
+        size_min=2,
+        size_alpha=2.0,
+        size_max=100,
+        fill_days=1,
+        lifetime_days=14,
+        wtp_median=800,
+        wtp_sigma=0.9,
+    ),
+}
+"""The archetypes a scenario may name (``population.<name>``), with their default parameters."""
+
+
+@dataclass
+class Tenant:
+    """One app: its archetype, its drawn demand and economics, and its plan's progress."""
+
+    app: str
+    archetype: str
+    index: int
+    params: ArchetypeParams
+    streams: TenantStreams
+    start_state: str
+    wtp: float  # willingness to pay, catalog currency per month
+    users: np.ndarray  # demand users per day (non-decreasing)
+    dau: np.ndarray  # DAU demand per day
+    event: np.ndarray  # bool per day: an event (more live groups)
+    next_group: int = 0
+    next_seq: int = 0
+    pending: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def make_tenant(
+    app: str,
+    archetype: str,
+    index: int,
+    params: ArchetypeParams,
+    streams: TenantStreams,
+    n_days: int,
+    month_of_day: np.ndarray,
+) -> Tenant:
+    """Draw a tenant's demand for ``n_days`` days (growth stream) and economics (economics)."""
+    g = streams["growth"]
+    users0 = params.users0_median * np.exp(params.users0_sigma * g.standard_normal())
+    rate = params.growth_per_month + params.growth_sd_between * g.standard_normal()
+    walk = np.cumsum(params.growth_sd_daily * g.standard_normal(n_days))
+    log_users = np.log(max(users0, 1.0)) + rate * np.arange(n_days) / 30.0 + walk
+    users = np.maximum.accumulate(np.maximum(np.round(np.exp(log_users)), 1.0)).astype(np.int64)
+    noise = np.exp(params.dau_sd_daily * g.standard_normal(n_days))
+    dau = np.minimum(np.round(users * params.dau_share * noise), users).astype(np.int64)
+    n_months = int(month_of_day[-1]) + 1 if n_days else 0
+    has_event = g.random(n_months) < params.event_prob_per_month
+    first_day = g.random(n_months)  # where in the month the event starts
+    event = np.zeros(n_days, dtype=bool)
+    for m in np.flatnonzero(has_event).tolist():
+        days = np.flatnonzero(month_of_day == m)
+        start = days[0] + int(first_day[m] * max(len(days) - params.event_days, 1))
+        event[start : start + params.event_days] = True
+    e = streams["economics"]
+    states, cum, total = _start_shares(tuple(sorted(params.start_state.items())))
+    start_state = states[bisect.bisect_right(cum, e.random() * total)]
+    wtp = float(params.wtp_median * np.exp(params.wtp_sigma * e.standard_normal()))
+    return Tenant(app, archetype, index, params, streams, start_state, wtp, users, dau, event)
+
+
+@functools.lru_cache(maxsize=64)
+def _start_shares(
+    items: tuple[tuple[str, float], ...],
+) -> tuple[tuple[str, ...], list[float], float]:
+    """An archetype's start states, the cumulative shares (normalised) and their total: what
+    draws a tenant's start state, once per archetype."""
+    states, shares = zip(*items, strict=True)
+    p = np.asarray(shares, dtype=float) / max(sum(shares), 1e-12)
+    return states, np.cumsum(p).tolist(), float(p.sum())
+
+
+def _pick_users(u: np.ndarray, n: np.ndarray, a: float, at: np.ndarray | None = None) -> np.ndarray:
+    """User indices in ``[0, n)`` drawn with weight ``(rank + 1) ** -a`` by inverse CDF of the
+    continuous approximation, from uniforms ``u``; ``n`` per draw, or per group with ``at`` the
+    group of each draw (what depends on ``n`` alone is then computed once per group)."""
+    # (in place where it can be: these are the largest arrays of the plans)
+    if a == 0:
+        x = u * (n if at is None else n[at])
+        x += 1.0
+    else:
+        b = 1.0 - a
+        span = (n + 1.0) ** b - 1.0
+        x = u * (span if at is None else span[at])
+        x += 1.0
+        np.power(x, 1.0 / b, out=x)
+    k = np.floor(x, out=x).astype(np.int64)
+    k -= 1
+    np.minimum(k, (n if at is None else n[at]) - 1, out=k)
+    return np.maximum(k, 0, out=k)
+
+
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+
+
+def month_plan(
+    t: Tenant, days: np.ndarray, day_start: np.ndarray, horizon_s: float
+) -> dict[str, np.ndarray]:
+    """The tenant's operations drawn for the groups created and users arriving on ``days``
+    (one or more calendar months), from its activity stream; in draw order. Joins and
+    dissolutions may fall in later months; nothing after ``horizon_s`` is kept (it is still
+    drawn). The same as :func:`draw_plans` for this tenant alone.
+
+    Columns: ``t`` (seconds since the start), ``op`` (REGISTER..DISSOLVE), ``user``, ``group``
+    (per-tenant numbers), ``gtype`` (index in GROUP_TYPES), ``seq`` (tie-break: draw order).
+    """
+    out = draw_plans([t], days, day_start, horizon_s)
+    del out["tenant"]
+    return out
+
+
+def draw_plans(
+    tenants: list[Tenant],
+    days: np.ndarray,
+    day_start: np.ndarray,
+    horizon_s: float,
+    sort: bool = True,
+    seq: bool = True,
+) -> dict[str, np.ndarray]:
+    """:func:`month_plan` of many tenants at once, with a ``tenant`` column (index in
+    ``tenants``), sorted by tenant and, within a tenant, in draw order (``sort=False``: a
+    tenant's rows are still in draw order, but interleaved with the other tenants';
+    ``seq=False``: without the ``seq`` column, for a caller that keeps the draw order).
+
+    Each tenant draws from its own activity stream, in the same order and amounts whoever else
+    is drawn with it (per-tenant calls of its generator, each for all of the block's days);
+    what is computed from the draws is computed for all tenants of an archetype at once."""
+    pieces = plan_pieces(tenants, days, day_start, horizon_s, seq)
+    out = {
+        c: np.concatenate(v, dtype=np.float64 if c == "t" else np.int64) for c, v in pieces.items()
+    }
+    if sort and len(tenants) > 1:  # (stable: a tenant's rows stay in draw order)
+        order = np.argsort(out["tenant"], kind="stable")
+        out = {c: a[order] for c, a in out.items()}
+    return out
+
+
+def plan_pieces(
+    tenants: list[Tenant],
+    days: np.ndarray,
+    day_start: np.ndarray,
+    horizon_s: float,
+    seq: bool = True,
+) -> dict[str, list[np.ndarray]]:
+    """The columns of :func:`draw_plans` with ``sort=False``, each as the list of its pieces (a
+    kind of operation of an archetype's tenants), not concatenated: for a caller that converts
+    them anyway, saving a copy of the largest table of a run."""
+    pieces: dict[str, list[np.ndarray]] = {}
+    by_arch: dict[str, list[int]] = {}
+    for i, t in enumerate(tenants):
+        by_arch.setdefault(t.archetype, []).append(i)
+    for members in by_arch.values():
+        part = _draw_archetype([tenants[i] for i in members], days, day_start, horizon_s, seq)
+        index = np.asarray(members, dtype=np.int64)
+        part["tenant"] = [index[local] for local in part["tenant"]]
+        for c, v in part.items():
+            pieces.setdefault(c, []).extend(v)
+    return pieces
+
+
+def _draw_archetype(
+    ts: list[Tenant],
+    days: np.ndarray,
+    day_start: np.ndarray,
+    horizon_s: float,
+    seq: bool,
+) -> dict[str, list[np.ndarray]]:
+    p = ts[0].params
+    n_t, n_days = len(ts), len(days)
+    base = day_start[days]
+    lo = max(int(days[0]) - 1, 0)
+    users = np.stack([t.users[lo : int(days[-1]) + 1] for t in ts])
+    u_days = users[:, days - lo]
+    prev = np.where(days > 0, users[:, np.maximum(days - 1, 0) - lo], 0)
+    new = u_days - prev
+    dau = np.stack([t.dau[days] for t in ts]).astype(float)
+    live_mult = np.where(np.stack([t.event[days] for t in ts]), p.event_live_multiplier, 1.0)
+    lam_c = p.create_rate * dau
+    lam_l = p.live_rate * dau * live_mult
+    n_reg = new.sum(axis=1).tolist()
+    # the draws, tenant by tenant: first what fixes the number of groups and their sizes...
+    # (non-live then live groups a day, in one Poisson call: the draws of two calls, in the same
+    # order; a mean of 0 gives 0 and reads nothing, so all-0 live means need no call)
+    lam = np.concatenate([lam_c, lam_l], axis=1)
+    live_any = (lam_l > 0).any(axis=1).tolist()
+    counts = np.zeros((n_t, 2 * n_days), dtype=np.int64)
+    rngs = [t.streams["activity"] for t in ts]
+    reg_u, r3, life = [], [], []
+    for i, rng in enumerate(rngs):
+        reg_u.append(rng.random(n_reg[i]))
+        nc = rng.poisson(lam[i] if live_any[i] else lam_c[i])
+        counts[i, : len(nc)] = nc
+        k = sum(nc[:n_days].tolist())
+        r3.append(rng.random(3 * k).reshape(3, k))  # times, types, sizes
+        if p.lifetime_days > 0:
+            life.append(rng.exponential(p.lifetime_days, k))
+    n_create_m, n_live_m = counts[:, :n_days], counts[:, n_days:]
+    k_t = n_create_m.sum(axis=1)
+    kl_t = n_live_m.sum(axis=1)
+    k = int(k_t.sum())
+    c_td = np.repeat(np.arange(n_t * n_days), n_create_m.ravel())
+    c_ten, c_day = c_td // n_days, c_td % n_days
+    rc = np.concatenate(r3, axis=1) if r3 else np.zeros((3, 0))
+    n_users = u_days[c_ten, c_day]
+    size = np.floor(p.size_min * rc[2] ** (-1.0 / p.size_alpha))
+    size = np.minimum(np.minimum(size, p.size_max), n_users).astype(np.int64).clip(1)
+    c_first = np.cumsum(k_t) - k_t
+    size_cs = np.r_[0, np.cumsum(size)]
+    cand_n = (size_cs[c_first + k_t] - size_cs[c_first]).tolist()
+    # ...then members, join times, live groups
+    r2, rl, hours_sn = [], [], []
+    kl_list = kl_t.tolist()
+    for i, rng in enumerate(rngs):
+        r2.append(rng.random(2 * cand_n[i]).reshape(2, cand_n[i]))  # members, join times
+        if kl_list[i]:  # (no draw reads nothing)
+            rl.append(rng.random(2 * kl_list[i]).reshape(2, kl_list[i]))  # start, host
+            hours_sn.append(rng.standard_normal(kl_list[i]))
+    # registrations: the day's new users, at uniform times (users0 at the start, before all)
+    flat = new.ravel()
+    reg_td = np.repeat(np.arange(n_t * n_days), flat)
+    reg_ten, reg_day = reg_td // n_days, reg_td % n_days
+    reg_user = np.arange(len(reg_td)) - np.repeat(np.cumsum(flat) - flat, flat)
+    reg_user = reg_user + np.repeat(prev.ravel(), flat)
+    reg_u_a = np.concatenate(reg_u)
+    reg_t = np.where(days[reg_day] == 0, 0.5, 1.0 + reg_u_a * (DAY_S - 2)) + base[reg_day]
+    # non-live groups
+    names = [k for k, w in sorted(p.group_types.items()) if w > 0]
+    weights = np.array([p.group_types[k] for k in names], dtype=float)
+    codes = np.array([TYPE_CODE[k] for k in names], dtype=np.int64)
+    c_t = base[c_day] + 1.0 + rc[0] * (DAY_S - 2)
+    c_type = (
+        codes[
+            np.searchsorted(np.cumsum(weights) / weights.sum(), rc[1], "right").clip(
+                0, len(codes) - 1
+            )
+        ]
+        if k
+        else _EMPTY_I
+    )
+    life_a = np.concatenate(life) * DAY_S if p.lifetime_days > 0 else np.full(k, np.inf)
+    next_group = np.array([t.next_group for t in ts], dtype=np.int64)
+    c_gid = next_group[c_ten] + np.arange(k) - c_first[c_ten]
+    # owner first, then members, by activity weight; repeats dropped (first draw kept)
+    cand_g = np.repeat(np.arange(k), size)
+    r2a = np.concatenate(r2, axis=1) if r2 else np.zeros((2, 0))
+    cand_u = _pick_users(r2a[0], n_users, p.activity_exponent, at=cand_g)
+    fill_u = r2a[1]
+    key = cand_g * (int(n_users.max()) + 1 if k else 1) + cand_u
+    perm = np.argsort(key, kind="stable")  # np.unique(key, return_index=True), a bit faster
+    key = key[perm]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    keep = np.zeros(len(cand_g), dtype=bool)
+    keep[perm[first]] = True
+    pos = np.arange(len(cand_g)) - np.repeat(np.cumsum(size) - size, size)
+    owner_row = keep & (pos == 0)
+    join_row = keep & (pos > 0)
+    j_t = c_t[cand_g] + fill_u * p.fill_days * DAY_S
+    join_row &= j_t < c_t[cand_g] + life_a[cand_g]  # members join only while the group exists
+    owner = cand_u[owner_row]
+    d_t = c_t + life_a
+    has_d = d_t < horizon_s
+    # live groups
+    kl = int(kl_t.sum())
+    l_td = np.repeat(np.arange(n_t * n_days), n_live_m.ravel())
+    l_ten, l_day = l_td // n_days, l_td % n_days
+    rla = np.concatenate(rl, axis=1) if rl else np.zeros((2, 0))
+    l_t = base[l_day] + 1.0 + rla[0] * (DAY_S - 2)
+    host = _pick_users(rla[1], u_days[l_ten, l_day], p.activity_exponent)
+    hours = p.live_hours_median * np.exp(0.5 * np.concatenate([np.zeros(0), *hours_sn]))
+    l_end = l_t + hours * 3600.0
+    l_first = np.cumsum(kl_t) - kl_t
+    lid = next_group[l_ten] + k_t[l_ten] + np.arange(kl) - l_first[l_ten]
+    for t, n in zip(ts, (k_t + kl_t).tolist(), strict=True):
+        t.next_group += n
+    j_g = cand_g[join_row]
+    n_j, n_d = len(j_g), int(has_d.sum())
+    cols = {
+        "tenant": [reg_ten, c_ten, c_ten[j_g], c_ten[has_d], l_ten, l_ten],
+        "t": [reg_t, c_t, j_t[join_row], d_t[has_d], l_t, l_end],
+        "op": [
+            np.full(len(reg_t), REGISTER),
+            np.full(k, CREATE),
+            np.full(n_j, JOIN),
+            np.full(n_d, DISSOLVE),
+            np.full(kl, CREATE),
+            np.full(kl, DISSOLVE),
+        ],
+        "user": [reg_user, owner, cand_u[join_row], owner[has_d], host, host],
+        "group": [np.full(len(reg_t), -1), c_gid, c_gid[j_g], c_gid[has_d], lid, lid],
+        "gtype": [
+            np.full(len(reg_t), -1),
+            c_type,
+            c_type[j_g],
+            c_type[has_d],
+            np.full(kl, LIVE_TYPE),
+            np.full(kl, LIVE_TYPE),
+        ],
+    }
+    # nothing after the horizon; ``seq`` numbers a tenant's rows in draw order (the order of
+    # the components above, each sorted by tenant)
+    seq_next = np.array([t.next_seq for t in ts], dtype=np.int64)
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in (*cols, "seq")[: len(cols) + seq]}
+    for j in range(len(cols["t"])):
+        keep = cols["t"][j] < horizon_s
+        everything = bool(keep.all())  # (then no copy before the concatenation)
+        ten = cols["tenant"][j] if everything else cols["tenant"][j][keep]
+        for c, v in cols.items():
+            parts[c].append(v[j] if everything else v[j][keep])
+        counts = np.bincount(ten, minlength=n_t)
+        if seq:
+            rank = np.arange(len(ten)) - np.repeat(np.cumsum(counts) - counts, counts)
+            parts["seq"].append(seq_next[ten] + rank)
+        seq_next += counts
+    for t, n in zip(ts, seq_next.tolist(), strict=True):
+        t.next_seq = n
+    return parts
+
+
+PLAN_COLUMNS = ("t", "op", "user", "group", "gtype", "seq")
+PLAN_MONTHS = 3
+"""Months drawn at once: fewer, larger draws (the plan is the same for any caller)."""
+
+
+def take_month(
+    t: Tenant, days: np.ndarray, day_start: np.ndarray, until_s: float, horizon_s: float
+) -> dict[str, np.ndarray]:
+    """The tenant's operations before ``until_s``: what was pending plus the draws for
+    ``days`` (a block of whole months, :data:`PLAN_MONTHS` long; empty inside a block), in
+    time order (ties by draw order); the rest stays pending for later months."""
+    new = month_plan(t, days, day_start, horizon_s) if len(days) else None
+    if new is None:
+        new = t.pending
+    elif t.pending:
+        new = {c: np.concatenate([t.pending[c], new[c]]) for c in PLAN_COLUMNS}
+    order = np.lexsort((new["seq"], new["t"]))
+    cut = int(np.searchsorted(new["t"][order], until_s, "left"))
+    now, later = order[:cut], order[cut:]
+    t.pending = {c: a[later] for c, a in new.items()}
+    return {c: a[now] for c, a in new.items()}

@@ -1,0 +1,1 @@
+"""Matplotlib figures and self-contained HTML: reports, comparisons, batch indexes."""
