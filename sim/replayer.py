@@ -19,6 +19,7 @@ import pandas as pd
 
 from sim.core.calendar import month_index, month_start
 from sim.core.catalog import Catalog
+from sim.core.vocab import Code
 from sim.errors import InputError
 from sim.files.catalogs import load_catalog
 from sim.files.opslog import OPS, OpsLog, read_ops, read_usage
@@ -113,7 +114,7 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
             out = engine.dissolve_group(t, app, user, group)
         else:
             out = _console(engine, OPS[k], t, app, c, i)
-        if out is not OK and out[0] == 10010 and (app, group) not in created:
+        if out is not OK and out[0] == Code.GROUP_NOT_FOUND and (app, group) not in created:
             _never_created(log, i)  # a group no earlier create_group row names: a malformed log
         outs[i] = out
     codes = [o[0] for o in outs]  # (zip(*outs) would build a million-argument call)

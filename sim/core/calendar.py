@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-NS_PER_SECOND = 1_000_000_000
+from sim.core.vocab import NS_PER_SECOND, SECONDS_PER_DAY
+
+__all__ = [
+    "NS_PER_SECOND",
+    "add_months_anchor",
+    "local_midnight",
+    "month_index",
+    "month_label",
+    "month_start",
+    "to_datetime",
+    "to_ns",
+]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -20,7 +31,9 @@ def to_datetime(t_ns: int, tz: dt.tzinfo) -> dt.datetime:
 def to_ns(moment: dt.datetime) -> int:
     """Nanoseconds since the epoch of an aware datetime."""
     delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
+    return (
+        delta.days * SECONDS_PER_DAY + delta.seconds
+    ) * NS_PER_SECOND + delta.microseconds * 1000
 
 
 def month_index(t_ns: int, tz: dt.tzinfo) -> int:

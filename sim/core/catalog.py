@@ -23,17 +23,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from sim.core.vocab import PACKS as VOCAB_PACKS
 from sim.errors import CatalogError
 
 EDITIONS = ("IM", "Trial", "Pro", "Ultimate")
 """The four editions, in the seed's vocabulary."""
 
-PACKS = ("live_unlimited", "groups_per_user", "members_per_group")
+PACKS = VOCAB_PACKS
 """The value-added packs (R2): each is also a column of the operations log."""
 
 GROUP_TYPES = ("Work", "Public", "Meeting", "AVChatRoom", "Community")
@@ -42,6 +43,13 @@ PRORATION_POLICIES = ("day", "second", "next_month")
 """Billing policies: see :mod:`sim.billing`."""
 
 Price = Decimal
+
+if TYPE_CHECKING:  # callers index with plain str names; pydantic validates the Literal below
+    EditionName = str
+    GroupTypeName = str
+else:
+    EditionName = Literal["IM", "Trial", "Pro", "Ultimate"]
+    GroupTypeName = Literal["Work", "Public", "Meeting", "AVChatRoom", "Community"]
 
 
 def _no_bool(value: Any) -> Any:
@@ -167,8 +175,8 @@ class Catalog(_Model):
     description: str = ""
     currency: Currency
     timezone: str = "Asia/Shanghai"
-    editions: dict[Literal["IM", "Trial", "Pro", "Ultimate"], Edition]
-    group_types: dict[Literal["Work", "Public", "Meeting", "AVChatRoom", "Community"], GroupType]
+    editions: dict[EditionName, Edition]
+    group_types: dict[GroupTypeName, GroupType]
     transitions: Transitions
     billing: Billing = Billing()
     assumptions: dict[str, str] = Field(default_factory=dict)
@@ -183,7 +191,9 @@ class Catalog(_Model):
         return self.editions[name]
 
     def pack(self, edition: str, pack: str) -> LivePack | CapPack | None:
-        return getattr(self.editions[edition].packs, pack)
+        """An edition's pack ``pack`` (one of :data:`PACKS`), or None when it has none."""
+        found: LivePack | CapPack | None = getattr(self.editions[edition].packs, pack)
+        return found
 
     def default_option(self, edition: str, pack: str) -> bool | int:
         """The option an edition has when none is chosen (R3)."""
@@ -192,7 +202,8 @@ class Catalog(_Model):
             return p.default
         if pack == "live_unlimited":
             return False  # no pack bought (Ultimate is unlimited without it)
-        return getattr(self.editions[edition].limits, pack)
+        limit: int = getattr(self.editions[edition].limits, pack)
+        return limit
 
     def offered(self, edition: str, pack: str) -> tuple[bool | int, ...]:
         """The option values an edition accepts for a pack (R2, R4): its menu, or only the
@@ -208,7 +219,8 @@ class Catalog(_Model):
         p = self.pack(edition, pack)
         if p is None:
             return Decimal(0)
-        return p.options.get(value, Decimal(0))
+        options: Mapping[Any, Price] = p.options  # bool keys (live) or int keys (caps)
+        return options.get(value, Decimal(0))
 
     def to_minor(self, amount: Decimal) -> int:
         """An amount in the currency's minor unit (cents for USD), exactly."""
@@ -285,7 +297,7 @@ def catalog_from_dict(data: Mapping[str, Any], source: str = "<catalog>") -> Cat
     try:
         cat = Catalog.model_validate(dict(data))
     except ValidationError as exc:
-        raise CatalogError(_message(source, exc.errors()[0])) from None
+        raise CatalogError(_message(source, dict(exc.errors()[0]))) from None
     _check(cat, source)
     return cat
 

@@ -30,8 +30,18 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from sim.core.catalog import Catalog
+from sim.core.vocab import TRIAL_EDITION, Code
 
-CODES = (70398, 10058, 10036, 10037, 10014, 10059, 72000, 60020)
+CODES = (
+    Code.ACCOUNT_LIMIT,
+    Code.GROUP_LIMIT,
+    Code.LIVE_GROUP_LIMIT,
+    Code.USER_GROUP_LIMIT,
+    Code.GROUP_FULL,
+    Code.COMMUNITY_UNSUPPORTED,
+    Code.DAU_LIMIT,
+    Code.PREPAID_EXPIRED,
+)
 """Limit error codes the policies watch (column order of :class:`Stats`)."""
 CODE_COL = {c: i for i, c in enumerate(CODES)}
 ATTEMPTS = len(CODES)  # the column counting attempts (group operations + DAU demand)
@@ -245,6 +255,10 @@ class Console:
         self.up = candidates(catalog, tuple(catalog.transitions.upgrade.to))
         self.re = candidates(catalog, tuple(catalog.transitions.reconfigure.to))
         self.pre = candidates(catalog, tuple(catalog.transitions.buy_prepaid.to))
+        self.beyond_trial = {  # what a lapsed app needs: more than the Trial defaults (R11)
+            "members": int(catalog.default_option(TRIAL_EDITION, "members_per_group")) + 1,
+            "gpu": int(catalog.default_option(TRIAL_EDITION, "groups_per_user")) + 1,
+        }
         self.priced = bool(behaviour.price_response)
         self.month_first: set[int] = set()
         self._events: np.ndarray | None = None  # tenants x days, made on first use
@@ -341,10 +355,14 @@ class Console:
         w = self.stats.win[i]
         c = self.config[i]
         return {
-            "live": bool(w[CODE_COL[10036]]) or bool(c.get("live_unlimited")),
-            "community": bool(w[CODE_COL[10059]]),
-            "members": c["members_per_group"] + 1 if w[CODE_COL[10014]] else c["members_per_group"],
-            "gpu": c["groups_per_user"] + 1 if w[CODE_COL[10037]] else c["groups_per_user"],
+            "live": bool(w[CODE_COL[Code.LIVE_GROUP_LIMIT]]) or bool(c.get("live_unlimited")),
+            "community": bool(w[CODE_COL[Code.COMMUNITY_UNSUPPORTED]]),
+            "members": c["members_per_group"] + 1
+            if w[CODE_COL[Code.GROUP_FULL]]
+            else c["members_per_group"],
+            "gpu": c["groups_per_user"] + 1
+            if w[CODE_COL[Code.USER_GROUP_LIMIT]]
+            else c["groups_per_user"],
         }
 
     def error_rate(self) -> np.ndarray:
@@ -355,7 +373,15 @@ class Console:
 # -- the policies ---------------------------------------------------------------------------------
 
 _LIMIT = [CODE_COL[c] for c in CODES]
-_PACK_LIMITED = [CODE_COL[c] for c in (10036, 10037, 10014, 10059)]
+_PACK_LIMITED = [
+    CODE_COL[c]
+    for c in (
+        Code.LIVE_GROUP_LIMIT,
+        Code.USER_GROUP_LIMIT,
+        Code.GROUP_FULL,
+        Code.COMMUNITY_UNSUPPORTED,
+    )
+]
 
 
 def _may_buy(u: np.ndarray, reaction_days: float) -> np.ndarray:
@@ -458,7 +484,7 @@ def _prepaid(con: Console, d: int, t_ns: int, u: np.ndarray, p: PrepaidParams) -
     for i in np.flatnonzero(
         trial & (errors >= p.threshold) & _may_buy(u, p.reaction_days)
     ).tolist():
-        need = con.needs(i) | {"members": 21, "gpu": 51} if con.state[i] == LAPSED else con.needs(i)
+        need = con.needs(i) | con.beyond_trial if con.state[i] == LAPSED else con.needs(i)
         c = choose(con.pre, need, con.priced, prepaid=True)
         if c is None:
             continue

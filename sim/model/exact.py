@@ -26,6 +26,7 @@ import simpy
 
 from sim.core import calendar
 from sim.core.catalog import GROUP_TYPES, Catalog
+from sim.core.vocab import Code
 from sim.model.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED, POLICIES, Console, Stats
 from sim.model.population import (
     CREATE,
@@ -271,7 +272,7 @@ class ExactModel(ModelBase):
                     continue
                 dau = int(t.dau[d])
                 refused = dau if con.state[i] == LAPSED else eng.dau_over_limit(t_ns, t.app, dau)
-                code = 60020 if con.state[i] == LAPSED else 72000
+                code = Code.PREPAID_EXPIRED if con.state[i] == LAPSED else Code.DAU_LIMIT
                 self.dau_today[i] = (dau, refused, code)
                 self.stats.today[i, CODE_COL[code]] += refused
                 self.stats.today[i, ATTEMPTS] += dau

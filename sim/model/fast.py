@@ -49,11 +49,13 @@ from typing import Any
 import numpy as np
 
 from sim.core.catalog import GROUP_TYPES, Catalog
+from sim.core.vocab import Code
 from sim.model.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED
 from sim.model.exact import ModelBase, Progress, Raw, TenantKey, decision_uniforms
 from sim.model.fastparts import Grow, Members, by_tenant_time, day_of
 from sim.model.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, plan_pieces
 from sim.rules.limits import GROUP_CODES
+from sim.rules.state import derive_limits
 
 BIG = np.iinfo(np.int64).max // 4
 MIN_WIDTH = 64
@@ -74,24 +76,25 @@ _LIMIT_KEYS = ("edition", "live_unlimited", "members_per_group", "groups_per_use
 
 def limits_of(catalog: Catalog, config: dict[str, Any], state: int) -> tuple[Any, ...]:
     """(accounts, live, nonlive, groups per user, caps per type, community, blocked code,
-    free DAU on a hard cap or -1) of a configuration -- as ``Engine._derive_limits`` (R3, R5)."""
+    free DAU on a hard cap or -1) of a configuration: :func:`sim.rules.state.derive_limits`,
+    the engine's own derivation (R3, R5), with ``BIG`` for unlimited."""
     if state == LAPSED:
-        return (0, 0, 0, 0, [0] * len(GROUP_TYPES), False, 60020, 0)
-    lim = catalog.editions[config["edition"]].limits
-    live = None if (config["live_unlimited"] or lim.live_groups is None) else lim.live_groups
-    caps = []
-    for name in GROUP_TYPES:
-        gt = catalog.group_types[name]
-        cap = config["members_per_group"] if gt.member_cap else None
-        if gt.max_members is not None:
-            cap = gt.max_members if cap is None else min(cap, gt.max_members)
-        caps.append(BIG if cap is None else cap)
-    hard = lim.free_dau if (lim.dau_hard_cap and lim.free_dau is not None) else -1
+        return (0, 0, 0, 0, [0] * len(GROUP_TYPES), False, Code.PREPAID_EXPIRED, 0)
+    lim = derive_limits(
+        catalog,
+        config["edition"],
+        live_unlimited=config["live_unlimited"],
+        groups_per_user=config["groups_per_user"],
+        members_per_group=config["members_per_group"],
+    )
+    big = lambda v: BIG if v is None else v  # noqa: E731
+    caps = [big(lim.caps[name]) for name in GROUP_TYPES]
+    hard = -1 if lim.dau_hard_cap is None else lim.dau_hard_cap
     return (
-        BIG if lim.accounts is None else lim.accounts,
-        BIG if live is None else live,
-        BIG if lim.nonlive_groups is None else lim.nonlive_groups,
-        config["groups_per_user"],
+        big(lim.accounts),
+        big(lim.live_groups),
+        big(lim.nonlive_groups),
+        lim.groups_per_user,
         caps,
         lim.community,
         0,
@@ -254,17 +257,17 @@ class FastModel(ModelBase):
             alive = con.state != GONE
             # DAU against a hard cap (72000), or all refused on a lapsed package (60020)
             dau = self.dau[:, d]
-            lapsed = self.blocked == 60020
+            lapsed = self.blocked == Code.PREPAID_EXPIRED
             refused = np.where(
                 lapsed, dau, np.where(self.hard >= 0, np.maximum(dau - self.hard, 0), 0)
             )
             refused = np.where(alive, refused, 0)
-            code = np.where(lapsed, 60020, 72000)
+            code = np.where(lapsed, Code.PREPAID_EXPIRED, Code.DAU_LIMIT)
             self.stats.today[np.flatnonzero(alive), ATTEMPTS] += dau[alive]  # distinct
-            self.stats.today[np.flatnonzero(lapsed & alive), CODE_COL[60020]] += refused[
-                lapsed & alive
-            ]
-            self.stats.today[np.flatnonzero(~lapsed & alive), CODE_COL[72000]] += refused[
+            self.stats.today[np.flatnonzero(lapsed & alive), CODE_COL[Code.PREPAID_EXPIRED]] += (
+                refused[lapsed & alive]
+            )
+            self.stats.today[np.flatnonzero(~lapsed & alive), CODE_COL[Code.DAU_LIMIT]] += refused[
                 ~lapsed & alive
             ]
             self.peak_groups[:] = self.live + self.nonlive
@@ -431,9 +434,11 @@ class FastModel(ModelBase):
         live = ty == LIVE_TYPE
         blocked = self.blocked[ten]
         code = np.where(blocked > 0, blocked, 0)
-        code[(code == 0) & is_c & (ty == _COMMUNITY) & ~self.community[ten]] = 10059
+        code[(code == 0) & is_c & (ty == _COMMUNITY) & ~self.community[ten]] = (
+            Code.COMMUNITY_UNSUPPORTED
+        )
         newu = (cnt < 0) & ~is_d
-        code[(code == 0) & newu & (self.accounts[ten] >= self.lim_acc[ten])] = 70398
+        code[(code == 0) & newu & (self.accounts[ten] >= self.lim_acc[ten])] = Code.ACCOUNT_LIMIT
         # which groups exist when a join or dissolve comes: at the start of the day, or
         # created (successfully) earlier in the day; not after a dissolve
         has_g = is_j | is_d
@@ -466,7 +471,7 @@ class FastModel(ModelBase):
             rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
             cap = self.caps[ten[o], ty[o]]
             size = np.maximum(g["size"][go], 1)
-            code[o[size + rank >= cap]] = 10014
+            code[o[size + rank >= cap]] = Code.GROUP_FULL
         ok = code == 0
         # apply: accounts
         new_acc = ok & newu
@@ -587,7 +592,7 @@ class FastModel(ModelBase):
         blocked = self.blocked[ten]
         granted = new & (blocked == 0) & (self.accounts[ten] + before < self.lim_acc[ten])
         refused = (cnt[first] < 0)[inv] & ~granted[first][inv]
-        code = np.where(blocked > 0, blocked, np.where(refused, 70398, 0))
+        code = np.where(blocked > 0, blocked, np.where(refused, Code.ACCOUNT_LIMIT, 0))
         self.ucount[uu[granted]] = 0
         self.accounts += np.bincount(ten[granted], minlength=len(self.accounts))
         return code
@@ -610,29 +615,39 @@ class FastModel(ModelBase):
         live = ty == LIVE_TYPE
         is_create = op == CREATE
         # 10059: Community groups only where the edition has them
-        code = np.where(todo & is_create & (ty == _COMMUNITY) & ~self.community[ti], 10059, code)
+        code = np.where(
+            todo & is_create & (ty == _COMMUNITY) & ~self.community[ti],
+            Code.COMMUNITY_UNSUPPORTED,
+            code,
+        )
         # 70398: a new account beyond the limit (register, owner, joiner)
         acc_full = self.accounts[ti] >= self.lim_acc[ti]
-        code = np.where((code == 0) & todo & (op != DISSOLVE) & unreg & acc_full, 70398, code)
+        code = np.where(
+            (code == 0) & todo & (op != DISSOLVE) & unreg & acc_full, Code.ACCOUNT_LIMIT, code
+        )
         # 10036 / 10058: app-wide group counts
         code = np.where(
             (code == 0) & todo & is_create & live & (self.live[ti] >= self.lim_live[ti]),
-            10036,
+            Code.LIVE_GROUP_LIMIT,
             code,
         )
         code = np.where(
             (code == 0) & todo & is_create & ~live & (self.nonlive[ti] >= self.lim_nonlive[ti]),
-            10058,
+            Code.GROUP_LIMIT,
             code,
         )
         # 10014: the group at its member cap (R5)
         is_join = op == JOIN
         cap = self.caps[ti, np.where(ty >= 0, ty, 0)]
-        code = np.where((code == 0) & todo & is_join & (g["size"][gsafe] >= cap), 10014, code)
+        code = np.where(
+            (code == 0) & todo & is_join & (g["size"][gsafe] >= cap), Code.GROUP_FULL, code
+        )
         # 10037: the owner's or joiner's non-live groups at the cap
         counted = (is_join | is_create) & ~live
         code = np.where(
-            (code == 0) & todo & counted & (np.maximum(cnt, 0) >= self.gpu[ti]), 10037, code
+            (code == 0) & todo & counted & (np.maximum(cnt, 0) >= self.gpu[ti]),
+            Code.USER_GROUP_LIMIT,
+            code,
         )
         ok = (code == 0) & todo
         # apply
@@ -714,10 +729,10 @@ class FastModel(ModelBase):
                 continue
             c = int(ucount[u])
             if o == CREATE and gt == _COMMUNITY and not comm:
-                out[k] = 10059
+                out[k] = Code.COMMUNITY_UNSUPPORTED
                 continue
             if c < 0 and acc >= lim_acc:
-                out[k] = 70398
+                out[k] = Code.ACCOUNT_LIMIT
                 continue
             if o == REGISTER:
                 if c < 0:
@@ -727,13 +742,13 @@ class FastModel(ModelBase):
             live = gt == LIVE_TYPE
             if o == CREATE:
                 if live and lv >= lim_lv:
-                    out[k] = 10036
+                    out[k] = Code.LIVE_GROUP_LIMIT
                     continue
                 if not live and nl >= lim_nl:
-                    out[k] = 10058
+                    out[k] = Code.GROUP_LIMIT
                     continue
                 if not live and max(c, 0) >= gpu:
-                    out[k] = 10037
+                    out[k] = Code.USER_GROUP_LIMIT
                     continue
                 if c < 0:
                     acc += 1
@@ -748,10 +763,10 @@ class FastModel(ModelBase):
                 continue
             # JOIN (non-live groups only in plans)
             if size[grp] >= caps[gt]:
-                out[k] = 10014
+                out[k] = Code.GROUP_FULL
                 continue
             if max(c, 0) >= gpu:
-                out[k] = 10037
+                out[k] = Code.USER_GROUP_LIMIT
                 continue
             if c < 0:
                 acc += 1

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.core.vocab import Code
+
 EDITION_COLOURS = {
     "IM": "#9e9e9e",
     "Trial": "#c8a97e",
@@ -63,23 +65,22 @@ ARCHETYPE_COLOURS = {
     "game": "#9467bd",
 }
 ERROR_COLOURS = {
-    "10037": "#1f77b4",
-    "10014": "#d62728",
-    "10036": "#ff7f0e",
-    "10058": "#2ca02c",
-    "10038": "#9467bd",
-    "70398": "#8c564b",
-    "72000": "#e377c2",
-    "10059": "#17becf",
-    "60020": "#bcbd22",
-    "60016": "#7f7f7f",
-    "70020": "#393b79",
-    "10006": "#ad494a",
-    "10021": "#637939",
-    "10010": "#8c6d31",
-    "10013": "#843c39",
-    "10007": "#7b4173",
-    "10009": "#5254a3",
+    str(Code.USER_GROUP_LIMIT.value): "#1f77b4",
+    str(Code.GROUP_FULL.value): "#d62728",
+    str(Code.LIVE_GROUP_LIMIT.value): "#ff7f0e",
+    str(Code.GROUP_LIMIT.value): "#2ca02c",
+    str(Code.TOO_MANY_MEMBERS.value): "#9467bd",
+    str(Code.ACCOUNT_LIMIT.value): "#8c564b",
+    str(Code.DAU_LIMIT.value): "#e377c2",
+    str(Code.COMMUNITY_UNSUPPORTED.value): "#17becf",
+    str(Code.PREPAID_EXPIRED.value): "#bcbd22",
+    str(Code.DEACTIVATED.value): "#7f7f7f",
+    str(Code.UNKNOWN_APP.value): "#393b79",
+    str(Code.GROUP_EXISTS.value): "#637939",
+    str(Code.GROUP_NOT_FOUND.value): "#8c6d31",
+    str(Code.ALREADY_MEMBER.value): "#843c39",
+    str(Code.NOT_MEMBER.value): "#7b4173",
+    str(Code.OWNER_CANNOT_LEAVE.value): "#5254a3",
 }
 ITEM_LABELS = {
     "edition": "edition package",

@@ -31,13 +31,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.core.vocab import LIMIT_CODES as VOCAB_LIMIT_CODES
 from sim.results.prepare import ACTIVITY, CODE_REASONS, PACK_COLUMNS, Run, month_of
 from sim.results.prepare import caps_from_catalog as caps_from_catalog  # re-exported
 from sim.results.prepare import group_op_counts as group_op_counts  # re-exported
 from sim.results.prepare import prepare as prepare  # re-exported
 from sim.results.stats import per_replication_mean, summarise
 
-LIMIT_CODES = frozenset({70398, 72000, 10036, 10058, 10038, 10014, 10037, 10059})
+LIMIT_CODES = VOCAB_LIMIT_CODES
 """The codes of an edition's limits (R13): what the upgrade funnel starts from."""
 
 STATES = (

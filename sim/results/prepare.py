@@ -23,25 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-CODE_REASONS: dict[int, str] = {
-    60016: "deactivated",
-    70020: "unknown_app",
-    60020: "prepaid_expired",
-    10059: "community_unsupported",
-    70398: "account_limit",
-    72000: "dau_limit",
-    10036: "live_group_limit",
-    10058: "group_limit",
-    10038: "too_many_members",
-    10014: "group_full",
-    10037: "user_group_limit",
-    10006: "daily_group_limit",
-    10021: "group_exists",
-    10010: "group_not_found",
-    10013: "already_member",
-    10007: "not_member",
-    10009: "owner_cannot_leave",
-}
+from sim.core.vocab import CODE_REASONS as VOCAB_CODE_REASONS
+
+CODE_REASONS: dict[int, str] = dict(VOCAB_CODE_REASONS)
 """Error code → short reason (docs/design.md, RULES.md)."""
 
 PACK_COLUMNS = ("live_unlimited", "groups_per_user", "members_per_group")

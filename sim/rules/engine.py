@@ -14,68 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.core.catalog import PACKS, Catalog
+from sim.core.catalog import PACKS, Catalog, GroupType
+from sim.core.vocab import STATES, TRIAL_EDITION, UNKNOWN_APP, Outcome, State
 from sim.rules.lifecycle import CONSOLE_REASONS, ConsoleOps
-from sim.rules.limits import (
-    DEACTIVATED,
-    GROUP_CODES,
-    PREPAID_EXPIRED,
-    UNKNOWN_APP,
-    GroupOps,
-    _Group,
-)
+from sim.rules.limits import GROUP_CODES, GroupOps
+from sim.rules.state import NEVER, App, blocked_by, derive_limits
 
 __all__ = ["CONSOLE_REASONS", "GROUP_CODES", "STATES", "Engine"]
-
-STATES = (
-    "IM",
-    "Trial",
-    "Trial-prepaid",
-    "Trial-lapsed",
-    "Pro-postpaid",
-    "Ultimate-postpaid",
-    "Deactivated",
-)
-
-_NEVER = 2**63 - 1
-
-
-class _App:
-    """An app's mutable state. ``edition`` is the edition whose limits apply."""
-
-    __slots__ = (
-        "name",
-        "state",
-        "edition",
-        "live_unlimited",
-        "groups_per_user",
-        "members_per_group",
-        "prepaid_until",
-        "blocked",
-        "lim_accounts",
-        "lim_live",
-        "lim_nonlive",
-        "lim_gpu",
-        "community",
-        "caps",
-        "users",
-        "groups",
-        "live_count",
-        "nonlive_count",
-        "changes",
-        "start",
-    )
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.users: dict[str, int] = {}  # registered user -> non-live groups created and joined
-        self.groups: dict[str, _Group] = {}
-        self.live_count = 0
-        self.nonlive_count = 0
-        self.changes: dict[tuple[str, int], int] = {}  # (item, month index) -> changes (R9)
-        self.prepaid_until = _NEVER
-        self.blocked: tuple[int, str, str] | None = None
-        self.start = 0
 
 
 class Engine(ConsoleOps, GroupOps):
@@ -92,40 +37,41 @@ class Engine(ConsoleOps, GroupOps):
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.tz = catalog.tz
-        self.apps: dict[str, _App] = {}
+        self.apps: dict[str, App] = {}
         self._intervals: list[tuple[Any, ...]] = []
         tr = catalog.transitions
-        self._from = {
+        self._from: dict[str, set[str]] = {
             name: set(getattr(tr, name).from_)
             for name in ("upgrade", "reconfigure", "downgrade", "buy_prepaid", "deactivate")
         }
-        self._to = {
+        self._to: dict[str, tuple[str, ...]] = {
             name: tuple(getattr(tr, name).to)
             for name in ("upgrade", "reconfigure", "downgrade", "buy_prepaid")
         }
-        self._group_types = catalog.group_types
+        self._group_types: dict[str, GroupType] = catalog.group_types
 
     # -- state and timeline ---------------------------------------------------------------------
-    def _new_app(self, name: str) -> _App:
-        app = _App(name)
+    def _new_app(self, name: str) -> App:
+        app = App(name)
         self.apps[name] = app
         return app
 
     def _set_config(
         self,
         t: int,
-        app: _App,
+        app: App,
         state: str,
         edition: str,
         options: dict[str, Any],
-        prepaid_until: int = _NEVER,
+        prepaid_until: int = NEVER,
     ) -> None:
         """Close the app's current interval at ``t`` and open a new one (R6: immediately)."""
-        if hasattr(app, "state") and t > app.start:
+        if app.configured and t > app.start:
             self._intervals.append(self._row(app, app.start, t))
         # else: a new app, or the open interval is empty and is replaced
+        app.configured = True
         app.start = t
-        app.state = state
+        app.state = str(state)  # a plain str in the timeline, also when given a State
         app.edition = edition
         app.live_unlimited = options.get("live_unlimited", False)
         app.groups_per_user = options.get("groups_per_user", 0)
@@ -133,7 +79,7 @@ class Engine(ConsoleOps, GroupOps):
         app.prepaid_until = prepaid_until
         self._derive_limits(app)
 
-    def _row(self, app: _App, start: int, end: int | None) -> tuple[Any, ...]:
+    def _row(self, app: App, start: int, end: int | None) -> tuple[Any, ...]:
         return (
             app.name,
             start,
@@ -142,37 +88,30 @@ class Engine(ConsoleOps, GroupOps):
             app.live_unlimited,
             app.groups_per_user,
             app.members_per_group,
-            app.edition if app.state != "Deactivated" else "",
-            None if app.prepaid_until == _NEVER else app.prepaid_until,
+            app.edition if app.state != State.DEACTIVATED else "",
+            None if app.prepaid_until == NEVER else app.prepaid_until,
         )
 
-    def _derive_limits(self, app: _App) -> None:
-        if app.state == "Deactivated":
-            app.blocked = DEACTIVATED
-            return
-        if app.state == "Trial-lapsed":
-            app.blocked = PREPAID_EXPIRED
-            return
-        app.blocked = None
-        lim = self.catalog.editions[app.edition].limits
-        app.lim_accounts = lim.accounts
-        app.lim_live = None if (app.live_unlimited or lim.live_groups is None) else lim.live_groups
-        app.lim_nonlive = lim.nonlive_groups
-        app.lim_gpu = app.groups_per_user
-        app.community = lim.community
-        caps: dict[str, int | None] = {}
-        for name, gt in self._group_types.items():
-            cap = app.members_per_group if gt.member_cap else None
-            if gt.max_members is not None:
-                cap = gt.max_members if cap is None else min(cap, gt.max_members)
-            caps[name] = cap
-        app.caps = caps
+    def _derive_limits(self, app: App) -> None:
+        app.blocked = blocked_by(app.state)
+        if app.blocked is None:
+            app.apply_limits(
+                derive_limits(
+                    self.catalog,
+                    app.edition,
+                    app.live_unlimited,
+                    app.groups_per_user,
+                    app.members_per_group,
+                )
+            )
 
-    def _lapse(self, t: int, app: _App) -> None:
-        """A prepaid package that ran out before ``t`` turns the app Trial-lapsed (60020)."""
-        if app.prepaid_until <= t and app.state == "Trial-prepaid":
+    def _lapse(self, t: int, app: App) -> None:
+        """A prepaid package that ran out before ``t`` turns the app Trial-lapsed (R11)."""
+        if app.prepaid_until <= t and app.state == State.TRIAL_PREPAID:
             until = app.prepaid_until
-            self._set_config(until, app, "Trial-lapsed", "Trial", self._defaults("Trial"))
+            self._set_config(
+                until, app, State.TRIAL_LAPSED, TRIAL_EDITION, self._defaults(TRIAL_EDITION)
+            )
 
     def _defaults(self, edition: str) -> dict[str, Any]:
         return {p: self.catalog.default_option(edition, p) for p in PACKS}
@@ -186,19 +125,19 @@ class Engine(ConsoleOps, GroupOps):
         """
         rows = list(self._intervals)
         for app in self.apps.values():
-            if app.state == "Trial-prepaid" and app.prepaid_until != _NEVER:
+            if app.state == State.TRIAL_PREPAID and app.prepaid_until != NEVER:
                 rows.append(self._row(app, app.start, app.prepaid_until))
-                d = self._defaults("Trial")  # what _lapse would set at the expiry
+                d = self._defaults(TRIAL_EDITION)  # what _lapse would set at the expiry
                 rows.append(
                     (
                         app.name,
                         app.prepaid_until,
                         None,
-                        "Trial-lapsed",
+                        State.TRIAL_LAPSED.value,
                         d["live_unlimited"],
                         d["groups_per_user"],
                         d["members_per_group"],
-                        "Trial",
+                        TRIAL_EDITION,
                         None,
                     )
                 )
@@ -208,7 +147,7 @@ class Engine(ConsoleOps, GroupOps):
         return rows
 
     # -- shared by the operation mixins --------------------------------------------------------
-    def _group_app(self, t: int, app_name: str) -> _App | tuple[int, str, str]:
+    def _group_app(self, t: int, app_name: str) -> App | Outcome:
         """The app a group operation acts on, or the refusal its state gives (slow path)."""
         app = self.apps.get(app_name)
         if app is None:
@@ -230,10 +169,11 @@ class Engine(ConsoleOps, GroupOps):
         }
 
     def user_groups(self, app: str, user: str) -> int:
-        """Non-live groups ``user`` has created and joined (what 10037 counts)."""
+        """Non-live groups ``user`` has created and joined (what ``user_group_limit`` counts)."""
         return self.apps[app].users.get(user, 0)
 
     def group_size(self, app: str, group: str) -> int:
+        """Members of ``group`` now, the owner included (0 for a group that does not exist)."""
         g = self.apps[app].groups.get(group)
         return 0 if g is None else len(g.members)
 
@@ -246,5 +186,5 @@ class Engine(ConsoleOps, GroupOps):
             "live_unlimited": a.live_unlimited,
             "groups_per_user": a.groups_per_user,
             "members_per_group": a.members_per_group,
-            "prepaid_until": None if a.prepaid_until == _NEVER else a.prepaid_until,
+            "prepaid_until": None if a.prepaid_until == NEVER else a.prepaid_until,
         }

@@ -17,16 +17,14 @@ A refused operation changes nothing; a reconfiguration naming several items is a
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sim.core.calendar import add_months_anchor, month_index
-from sim.core.catalog import PACKS
-from sim.rules.limits import OK
-
-if TYPE_CHECKING:
-    from sim.rules.engine import _App
-
+from sim.core.catalog import PACKS, Catalog
+from sim.core.vocab import OK, TRIAL_EDITION, Outcome, State
+from sim.rules.state import NEVER, App
 
 CONSOLE_REASONS = (
     "wrong_state",
@@ -38,19 +36,16 @@ CONSOLE_REASONS = (
 )
 
 
-def _refuse(reason: str, note: str = "") -> tuple[int, str, str]:
+def _refuse(reason: str, note: str = "") -> Outcome:
     return (0, reason, note)
 
 
-#: App states, as written in the timeline's ``state`` column.
-
-
-def _base(app: _App) -> str:
+def _base(app: App) -> str:
     """The edition name the transition rules speak of: Trial for every Trial state."""
-    return "Trial" if app.state.startswith("Trial") else app.edition
+    return TRIAL_EDITION if app.state.startswith(TRIAL_EDITION) else app.edition
 
 
-def _reset_note(pack: str, old: Any, target: str, default: Any, cat: Any) -> str:
+def _reset_note(pack: str, old: Any, target: str, default: Any, cat: Catalog) -> str:
     """Why an item not named in the operation changed: the new edition does not offer it."""
     if cat.pack(target, pack) is None and pack == "live_unlimited":
         why = (
@@ -71,9 +66,9 @@ def _packs(live_unlimited: Any, groups_per_user: Any, members_per_group: Any) ->
     }
 
 
-def _current(app: _App) -> dict[str, Any]:
+def _current(app: App) -> dict[str, Any]:
     """The app's pack items now."""
-    return _packs(app.live_unlimited, app.groups_per_user, app.members_per_group)
+    return app.options()
 
 
 @dataclass(frozen=True)
@@ -86,16 +81,42 @@ class _Choice:
 class ConsoleOps:
     """create_app, upgrade, reconfigure, downgrade, buy_prepaid, deactivate."""
 
-    def _console_app(self, t: int, app_name: str) -> _App | tuple[int, str, str]:
+    apps: dict[str, App]
+    catalog: Catalog
+    tz: dt.tzinfo
+    _from: dict[str, set[str]]
+    _to: dict[str, tuple[str, ...]]
+
+    def _lapse(self, t: int, app: App) -> None:
+        raise NotImplementedError  # the engine's
+
+    def _new_app(self, name: str) -> App:
+        raise NotImplementedError  # the engine's
+
+    def _defaults(self, edition: str) -> dict[str, Any]:
+        raise NotImplementedError  # the engine's
+
+    def _set_config(
+        self,
+        t: int,
+        app: App,
+        state: str,
+        edition: str,
+        options: dict[str, Any],
+        prepaid_until: int = NEVER,
+    ) -> None:
+        raise NotImplementedError  # the engine's
+
+    def _console_app(self, t: int, app_name: str) -> App | tuple[int, str, str]:
         app = self.apps.get(app_name)
         if app is None:
             return _refuse("unknown_app")
-        if app.state == "Deactivated":
+        if app.state == State.DEACTIVATED:
             return _refuse("deactivated")
         self._lapse(t, app)
         return app
 
-    def _choose(self, app: _App, edition: str | None, named: dict[str, Any]) -> _Choice | str:
+    def _choose(self, app: App, edition: str | None, named: dict[str, Any]) -> _Choice | str:
         """The configuration an upgrade/reconfiguration/purchase asks for, or a refusal reason.
 
         R2: four items. Items not named keep their current values unless the new edition does
@@ -129,13 +150,13 @@ class ConsoleOps:
                 options[pack] = default
         return _Choice(target, options, tuple(notes))
 
-    def create_app(self, t: int, app: str) -> tuple[int, str, str]:
+    def create_app(self, t: int, app: str) -> Outcome:
         """A new app starts on IM, the free tier that may still become postpaid."""
         existing = self.apps.get(app)
         if existing is not None:
-            return _refuse("deactivated" if existing.state == "Deactivated" else "wrong_state")
+            return _refuse("deactivated" if existing.state == State.DEACTIVATED else "wrong_state")
         new = self._new_app(app)
-        self._set_config(t, new, "IM", "IM", self._defaults("IM"))
+        self._set_config(t, new, State.IM, State.IM.value, self._defaults(State.IM.value))
         return OK
 
     def upgrade(
@@ -146,7 +167,7 @@ class ConsoleOps:
         live_unlimited: bool | None = None,
         groups_per_user: int | None = None,
         members_per_group: int | None = None,
-    ) -> tuple[int, str, str]:
+    ) -> Outcome:
         """R1: only from IM, onto Pro-postpaid or Ultimate-postpaid; R2 sets the four items.
         R11: a Trial app is refused as ``postpaid_closed``. An upgrade is not a reconfiguration
         and does not use up the month's changes (R9)."""
@@ -175,7 +196,7 @@ class ConsoleOps:
         live_unlimited: bool | None = None,
         groups_per_user: int | None = None,
         members_per_group: int | None = None,
-    ) -> tuple[int, str, str]:
+    ) -> Outcome:
         """R8: only on Pro-postpaid / Ultimate-postpaid. R9: per calendar month (catalog time
         zone) at most ``edition_changes_per_month`` changes of the edition and
         ``pack_changes_per_month`` of each pack; an item named with its current value is not a
@@ -211,7 +232,7 @@ class ConsoleOps:
         self._set_config(t, a, f"{choice.edition}-postpaid", choice.edition, choice.options)
         return (0, "", "; ".join(choice.notes))
 
-    def downgrade(self, t: int, app: str) -> tuple[int, str, str]:
+    def downgrade(self, t: int, app: str) -> Outcome:
         """R10: only from IM; the app becomes Trial and can never be postpaid again (R11)."""
         a = self._console_app(t, app)
         if isinstance(a, tuple):
@@ -231,7 +252,7 @@ class ConsoleOps:
         groups_per_user: int | None = None,
         members_per_group: int | None = None,
         months: int = 1,
-    ) -> tuple[int, str, str]:
+    ) -> Outcome:
         """R11: a Trial app goes up only by buying a prepaid package (and extension packs).
         Bought at day T, it runs until 00:00 of day T ``months`` months later (the 1st of the
         month after, when that month has no day T); a purchase while one is active extends it
@@ -247,18 +268,18 @@ class ConsoleOps:
         choice = self._choose(a, edition, named)
         if isinstance(choice, str):
             return _refuse(choice)
-        active = a.state == "Trial-prepaid" and a.prepaid_until > t
+        active = a.state == State.TRIAL_PREPAID and a.prepaid_until > t
         anchor = a.prepaid_until if active else t
         until = add_months_anchor(anchor, int(months), self.tz)
-        self._set_config(t, a, "Trial-prepaid", choice.edition, choice.options, until)
+        self._set_config(t, a, State.TRIAL_PREPAID, choice.edition, choice.options, until)
         return OK
 
-    def deactivate(self, t: int, app: str) -> tuple[int, str, str]:
+    def deactivate(self, t: int, app: str) -> Outcome:
         """R14: from any live state; stops service at once and is final."""
         a = self._console_app(t, app)
         if isinstance(a, tuple):
             return a
         if _base(a) not in self._from["deactivate"]:
             return _refuse("wrong_state")
-        self._set_config(t, a, "Deactivated", a.edition, _current(a))
+        self._set_config(t, a, State.DEACTIVATED, a.edition, _current(a))
         return OK

@@ -1,93 +1,90 @@
 """Limits of group operations (R5, R12, R13): which operation is refused with which code.
 
 Group operations are checked against the limits in force at that moment, in this order, the
-first broken limit winning: app state (60016 deactivated, 60020 lapsed prepaid package), group
-type support (10059), app-wide counts (70398 accounts, then 10036 live groups / 10058 non-live
-groups), group capacity (10038 on create, 10014 on join), the owner's or joiner's group count
-(10037), an invited member's group count (10037). Limits bind only new actions: what exists is
-never removed by a change of edition (R12). Codes are Tencent's (``RULES.md``); the full table
-is in ``docs/design.md``.
+first broken limit winning: app state (``deactivated``, ``prepaid_expired``), group type
+support (``community_unsupported``), app-wide counts (``account_limit``, then
+``live_group_limit`` / ``group_limit`` for non-live groups), group capacity
+(``too_many_members`` on create, ``group_full`` on join), the owner's or joiner's group count
+(``user_group_limit``), an invited member's group count (``user_group_limit``). Limits bind only
+new actions: what exists is never removed by a change of edition (R12). The reasons and their
+Tencent error codes are :class:`sim.core.vocab.Code`; the rules are stated in ``docs/rules.md``.
 
 :class:`GroupOps` is a mixin of :class:`sim.rules.engine.Engine`, which keeps the state it reads.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from sim.core.catalog import Catalog, GroupType
+from sim.core.vocab import (
+    ACCOUNT_LIMIT,
+    ALREADY_MEMBER,
+    COMMUNITY_UNSUPPORTED,
+    DAU_LIMIT,
+    DEACTIVATED,
+    GROUP_EXISTS,
+    GROUP_FULL,
+    GROUP_LIMIT,
+    GROUP_NOT_FOUND,
+    LIVE_GROUP_LIMIT,
+    NOT_MEMBER,
+    OK,
+    OWNER_CANNOT_LEAVE,
+    PREPAID_EXPIRED,
+    TOO_MANY_MEMBERS,
+    UNKNOWN_APP,
+    USER_GROUP_LIMIT,
+    Code,
+    Outcome,
+)
+from sim.rules.state import App, Group
 
-if TYPE_CHECKING:
-    from sim.rules.engine import _App
+__all__ = [
+    "ACCOUNT_LIMIT",
+    "ALREADY_MEMBER",
+    "COMMUNITY_UNSUPPORTED",
+    "DAU_LIMIT",
+    "DEACTIVATED",
+    "GROUP_CODES",
+    "GROUP_EXISTS",
+    "GROUP_FULL",
+    "GROUP_LIMIT",
+    "GROUP_NOT_FOUND",
+    "LIVE_GROUP_LIMIT",
+    "NOT_MEMBER",
+    "OK",
+    "OWNER_CANNOT_LEAVE",
+    "PREPAID_EXPIRED",
+    "TOO_MANY_MEMBERS",
+    "UNKNOWN_APP",
+    "USER_GROUP_LIMIT",
+    "GroupOps",
+]
 
-OK: tuple[int, str, str] = (0, "", "")
-"""The outcome of every operation that succeeds without a note (one shared object)."""
-
-# Group-operation refusals: (Tencent error code, reason) -- RULES.md
-DEACTIVATED = (60016, "deactivated", "")
-UNKNOWN_APP = (70020, "unknown_app", "")
-PREPAID_EXPIRED = (60020, "prepaid_expired", "")
-COMMUNITY_UNSUPPORTED = (10059, "community_unsupported", "")
-ACCOUNT_LIMIT = (70398, "account_limit", "")
-LIVE_GROUP_LIMIT = (10036, "live_group_limit", "")
-GROUP_LIMIT = (10058, "group_limit", "")
-TOO_MANY_MEMBERS = (10038, "too_many_members", "")
-GROUP_FULL = (10014, "group_full", "")
-USER_GROUP_LIMIT = (10037, "user_group_limit", "")
-GROUP_EXISTS = (10021, "group_exists", "")
-GROUP_NOT_FOUND = (10010, "group_not_found", "")
-ALREADY_MEMBER = (10013, "already_member", "")
-NOT_MEMBER = (10007, "not_member", "")
-OWNER_CANNOT_LEAVE = (10009, "owner_cannot_leave", "")
-DAU_LIMIT = (72000, "dau_limit", "")
-
-GROUP_CODES: dict[str, int] = {
-    r[1]: r[0]
-    for r in (
-        DEACTIVATED,
-        UNKNOWN_APP,
-        PREPAID_EXPIRED,
-        COMMUNITY_UNSUPPORTED,
-        ACCOUNT_LIMIT,
-        LIVE_GROUP_LIMIT,
-        GROUP_LIMIT,
-        TOO_MANY_MEMBERS,
-        GROUP_FULL,
-        USER_GROUP_LIMIT,
-        GROUP_EXISTS,
-        GROUP_NOT_FOUND,
-        ALREADY_MEMBER,
-        NOT_MEMBER,
-        OWNER_CANNOT_LEAVE,
-        DAU_LIMIT,
-    )
-}
-"""Reason -> Tencent error code, for every group-operation refusal."""
-
-
-class _Group:
-    __slots__ = ("type", "live", "counted", "members", "owner")
-
-    def __init__(self, gtype: str, live: bool, owner: str, members: set[str]) -> None:
-        self.type = gtype
-        self.live = live
-        self.counted = not live  # AVChatRoom memberships do not count towards 10037
-        self.owner = owner
-        self.members = members
+GROUP_CODES: dict[str, int] = {c.reason: int(c) for c in Code}
+"""Reason -> Tencent error code, for every group-operation refusal (:class:`sim.core.vocab.Code`)."""
 
 
 class GroupOps:
     """register_user, create_group, join_group, leave_group, dissolve_group (R12, R13)."""
 
-    apps: dict[str, _App]
-    catalog: object
-    _group_types: dict
+    apps: dict[str, App]
+    catalog: Catalog
+    _group_types: dict[str, GroupType]
 
-    def register_user(self, t: int, app: str, user: str) -> tuple[int, str, str]:
-        """Register an account (70398 above the account limit); registering twice is a no-op."""
+    def _group_app(self, t: int, app_name: str) -> App | Outcome:
+        raise NotImplementedError  # the engine's
+
+    def _lapse(self, t: int, app: App) -> None:
+        raise NotImplementedError  # the engine's
+
+    def register_user(self, t: int, app: str, user: str) -> Outcome:
+        """Register an account (``account_limit`` above the limit); registering twice is a no-op."""
         a = self.apps.get(app)
         if a is None or a.blocked is not None or a.prepaid_until <= t:
-            a = self._group_app(t, app)
-            if isinstance(a, tuple):
-                return a
+            found = self._group_app(t, app)
+            if isinstance(found, tuple):
+                return found
+            a = found
         if user not in a.users:
             if a.lim_accounts is not None and len(a.users) >= a.lim_accounts:
                 return ACCOUNT_LIMIT
@@ -102,17 +99,18 @@ class GroupOps:
         group: str,
         group_type: str,
         members: tuple[str, ...] | list[str] = (),
-    ) -> tuple[int, str, str]:
+    ) -> Outcome:
         """Create a group owned by ``user`` with initial ``members`` (besides the owner).
 
-        Unregistered owner and members are registered by this operation (70398 if that would
-        pass the account limit). Duplicate members and the owner among them are ignored.
+        Unregistered owner and members are registered by this operation (``account_limit`` if that
+        would pass the account limit). Duplicate members and the owner among them are ignored.
         """
         a = self.apps.get(app)
         if a is None or a.blocked is not None or a.prepaid_until <= t:
-            a = self._group_app(t, app)
-            if isinstance(a, tuple):
-                return a
+            found = self._group_app(t, app)
+            if isinstance(found, tuple):
+                return found
+            a = found
         if group in a.groups:
             return GROUP_EXISTS
         gt = self._group_types[group_type]
@@ -121,7 +119,7 @@ class GroupOps:
         users = a.users
         invited = [m for m in dict.fromkeys(members) if m != user] if members else []
         if a.lim_accounts is not None:
-            new = user not in users
+            new: int = user not in users
             for m in invited:
                 new += m not in users
             if new and len(users) + new > a.lim_accounts:
@@ -147,22 +145,24 @@ class GroupOps:
         users[user] = users.get(user, 0) + step
         for m in invited:
             users[m] = users.get(m, 0) + step
-        a.groups[group] = _Group(group_type, live, user, {user, *invited})
+        a.groups[group] = Group(group_type, live, user, {user, *invited})
         if live:
             a.live_count += 1
         else:
             a.nonlive_count += 1
         return OK
 
-    def join_group(self, t: int, app: str, user: str, group: str) -> tuple[int, str, str]:
-        """``user`` joins ``group``: 10014 when the group is at its cap (R5: the member cap
-        covers Work, Public and Meeting, bounded by each type's own limit), 10037 when the user
-        is at the groups-per-user cap (AVChatRoom memberships do not count)."""
+    def join_group(self, t: int, app: str, user: str, group: str) -> Outcome:
+        """``user`` joins ``group``: ``group_full`` when the group is at its cap (R5: the member
+        cap covers Work, Public and Meeting, bounded by each type's own limit),
+        ``user_group_limit`` when the user is at the groups-per-user cap (AVChatRoom
+        memberships do not count)."""
         a = self.apps.get(app)
         if a is None or a.blocked is not None or a.prepaid_until <= t:
-            a = self._group_app(t, app)
-            if isinstance(a, tuple):
-                return a
+            found = self._group_app(t, app)
+            if isinstance(found, tuple):
+                return found
+            a = found
         g = a.groups.get(group)
         if g is None:
             return GROUP_NOT_FOUND
@@ -185,12 +185,13 @@ class GroupOps:
         g.members.add(user)
         return OK
 
-    def leave_group(self, t: int, app: str, user: str, group: str) -> tuple[int, str, str]:
+    def leave_group(self, t: int, app: str, user: str, group: str) -> Outcome:
         a = self.apps.get(app)
         if a is None or a.blocked is not None or a.prepaid_until <= t:
-            a = self._group_app(t, app)
-            if isinstance(a, tuple):
-                return a
+            found = self._group_app(t, app)
+            if isinstance(found, tuple):
+                return found
+            a = found
         g = a.groups.get(group)
         if g is None:
             return GROUP_NOT_FOUND
@@ -203,15 +204,14 @@ class GroupOps:
             a.users[user] -= 1
         return OK
 
-    def dissolve_group(
-        self, t: int, app: str, user: str | None, group: str
-    ) -> tuple[int, str, str]:
+    def dissolve_group(self, t: int, app: str, user: str | None, group: str) -> Outcome:
         """Dissolve a group: its members' group counts and the app's group count go down."""
         a = self.apps.get(app)
         if a is None or a.blocked is not None or a.prepaid_until <= t:
-            a = self._group_app(t, app)
-            if isinstance(a, tuple):
-                return a
+            found = self._group_app(t, app)
+            if isinstance(found, tuple):
+                return found
+            a = found
         g = a.groups.pop(group, None)
         if g is None:
             return GROUP_NOT_FOUND
@@ -225,10 +225,11 @@ class GroupOps:
         return OK
 
     def dau_over_limit(self, t: int, app: str, dau: int) -> int:
-        """How many of ``dau`` daily active users are refused (72000) on a hard-capped edition."""
+        """How many of ``dau`` daily active users are refused (``dau_limit``) on a hard-capped
+        edition."""
         a = self.apps.get(app)
         if a is not None and a.prepaid_until <= t:
-            self._lapse(t, a)  # a package that ran out refuses everyone (60020)
+            self._lapse(t, a)  # a package that ran out refuses everyone (prepaid_expired)
         if a is None or a.blocked is not None:
             return dau
         lim = self.catalog.editions[a.edition].limits
