@@ -1,4 +1,5 @@
-# sim: `make run` (baseline), `make test` (lint + tests), `make bench`, `make clean`.
+# sim: `make run` (baseline), `make test` (lint: ruff + mypy, then tests on 2 workers), `make bench`,
+# `make clean`.
 # A fresh machine needs only Python 3.11 and make: everything else goes into .venv.
 
 VENV   := .venv
@@ -23,10 +24,8 @@ replay-example: $(STAMP)
 	$(PY) -m sim replay $(EXAMPLE_OPS) --usage $(EXAMPLE_USAGE) --out reports/example-replay
 	@echo "outcomes written to reports/example-replay/outcomes.csv"
 
-test: $(TSTAMP) browser
-	$(PY) -m ruff check $(LINTED)
-	$(PY) -m ruff format --check $(LINTED)
-	$(PY) -m pytest
+test: lint browser
+	$(PY) -m pytest -n 2
 
 # tests/test_browser.py opens a report in Debian's chromium: install it when missing (as root).
 browser:
@@ -39,6 +38,7 @@ browser:
 lint: $(TSTAMP)
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m ruff format --check $(LINTED)
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	@set -e; for f in benchmarks/bench_*.py; do \

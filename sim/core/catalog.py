@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -302,139 +302,155 @@ def catalog_from_dict(data: Mapping[str, Any], source: str = "<catalog>") -> Cat
     return cat
 
 
-def _fail(source: str, field: str, msg: str) -> None:
+def _fail(source: str, field: str, msg: str) -> NoReturn:
     raise CatalogError(f"{source}: field '{field}': {msg}")
 
 
 def _check(cat: Catalog, source: str) -> None:
-    """Cross-field checks that a schema cannot express."""
-    try:
-        ZoneInfo(cat.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        _fail(
-            source,
-            "timezone",
-            f"unknown time zone {cat.timezone!r} (an IANA name such as 'Asia/Shanghai')",
-        )
-    for name in EDITIONS:
-        if name not in cat.editions:
-            _fail(
-                source,
-                f"editions.{name}",
-                f"required but missing; the catalog must define {', '.join(EDITIONS)}",
-            )
-    for name in GROUP_TYPES:
-        if name not in cat.group_types:
-            _fail(
-                source,
-                f"group_types.{name}",
-                f"required but missing; the catalog must define {', '.join(GROUP_TYPES)}",
-            )
-    capped = [g for g, t in cat.group_types.items() if t.member_cap]
+    """Cross-field checks that a schema cannot express, in this order (the first fails)."""
+    check = _Checker(cat, source)
+    check.names()
+    for ename, ed in cat.editions.items():
+        check.edition(f"editions.{ename}", ed)
+    check.transitions()
+    for path in cat.assumptions:
+        if not _path_exists(cat, path):
+            _fail(source, f"assumptions.{path}", "names no field of this catalog")
 
-    def check_member_cap(field: str, value: int) -> None:
-        for g in capped:
-            mx = cat.group_types[g].max_members
-            if mx is not None and value > mx:
-                _fail(
-                    source,
-                    field,
-                    f"member cap {value} is above group type {g}'s own limit of {mx} (R5)",
+
+class _Checker:
+    """The cross-field checks of one catalog (:func:`_check`); each fails with
+    :class:`~sim.errors.CatalogError` naming ``source`` and the field."""
+
+    def __init__(self, cat: Catalog, source: str) -> None:
+        self.cat = cat
+        self.source = source
+        self.capped = [g for g, t in cat.group_types.items() if t.member_cap]
+        self.step = Decimal(1).scaleb(-cat.currency.decimals)
+
+    def fail(self, field: str, msg: str) -> NoReturn:
+        _fail(self.source, field, msg)
+
+    def names(self) -> None:
+        """The time zone exists; every edition and group type is defined."""
+        cat = self.cat
+        try:
+            ZoneInfo(cat.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail(
+                "timezone",
+                f"unknown time zone {cat.timezone!r} (an IANA name such as 'Asia/Shanghai')",
+            )
+        for name in EDITIONS:
+            if name not in cat.editions:
+                self.fail(
+                    f"editions.{name}",
+                    f"required but missing; the catalog must define {', '.join(EDITIONS)}",
+                )
+        for name in GROUP_TYPES:
+            if name not in cat.group_types:
+                self.fail(
+                    f"group_types.{name}",
+                    f"required but missing; the catalog must define {', '.join(GROUP_TYPES)}",
                 )
 
-    step = Decimal(1).scaleb(-cat.currency.decimals)
+    def member_cap(self, field: str, value: int) -> None:
+        """R5: no member cap above the own limit of a type it covers."""
+        for g in self.capped:
+            mx = self.cat.group_types[g].max_members
+            if mx is not None and value > mx:
+                self.fail(
+                    field, f"member cap {value} is above group type {g}'s own limit of {mx} (R5)"
+                )
 
-    def check_price(field: str, price: Decimal | None) -> None:
+    def price(self, field: str, price: Decimal | None) -> None:
+        """A price is not negative and has at most the currency's decimals."""
         if price is None:
             return
         if price < 0:
-            _fail(source, field, f"a price cannot be negative (given {price})")
-        if price != price.quantize(step):
-            _fail(
-                source,
-                field,
-                f"{price} has more than {cat.currency.decimals} decimals for {cat.currency.code}",
-            )
+            self.fail(field, f"a price cannot be negative (given {price})")
+        if price != price.quantize(self.step):
+            cur = self.cat.currency
+            self.fail(field, f"{price} has more than {cur.decimals} decimals for {cur.code}")
 
-    for ename, ed in cat.editions.items():
-        base = f"editions.{ename}"
-        check_price(f"{base}.price_per_month", ed.price_per_month)
-        check_price(f"{base}.prepaid_price_per_month", ed.prepaid_price_per_month)
+    def edition(self, base: str, ed: Edition) -> None:
+        """An edition's prices, member cap and packs."""
+        self.price(f"{base}.price_per_month", ed.price_per_month)
+        self.price(f"{base}.prepaid_price_per_month", ed.prepaid_price_per_month)
         if ed.kind != "postpaid" and ed.price_per_month != 0:
-            _fail(
-                source,
+            self.fail(
                 f"{base}.price_per_month",
                 f"a {ed.kind} edition costs nothing (given {ed.price_per_month})",
             )
         for oname in ("dau", "groups"):
             block = getattr(ed.overage, oname)
             if block is not None:
-                check_price(f"{base}.overage.{oname}.price_per_block", block.price_per_block)
-        check_member_cap(f"{base}.limits.members_per_group", ed.limits.members_per_group)
+                self.price(f"{base}.overage.{oname}.price_per_block", block.price_per_block)
+        self.member_cap(f"{base}.limits.members_per_group", ed.limits.members_per_group)
         for pname in PACKS:
             pack = getattr(ed.packs, pname)
-            if pack is None:
-                continue
-            pbase = f"{base}.packs.{pname}"
-            if pack.default not in pack.options:
-                _fail(
-                    source,
-                    f"{pbase}.default",
-                    f"default {pack.default!r} is not among the options offered "
-                    f"({', '.join(repr(o) for o in sorted(pack.options))})",
-                )
-            for value, price in pack.options.items():
-                check_price(f"{pbase}.options.{_key(value)}", price)
-            if pack.options.get(pack.default, Decimal(0)) != 0:
-                _fail(
-                    source,
-                    f"{pbase}.options.{_key(pack.default)}",
-                    "the default option must be free (R4)",
-                )
-            if pname == "live_unlimited" and ed.limits.live_groups is None and any(pack.options):
-                _fail(
-                    source,
-                    pbase,
-                    "offers unlimited live groups on an edition that is already unlimited (R2)",
-                )
-            if pname == "live_unlimited" and pack.default and ed.limits.live_groups is not None:
-                _fail(
-                    source,
-                    f"{pbase}.default",
-                    f"true (unlimited) contradicts limits.live_groups = {ed.limits.live_groups} (R3)",
-                )
-            if pname != "live_unlimited":
-                limit_default = getattr(ed.limits, pname)
-                if pack.default != limit_default:
-                    _fail(
-                        source,
-                        f"{pbase}.default",
-                        f"{pack.default} differs from limits.{pname} = {limit_default} (R3)",
-                    )
-            if pname == "members_per_group":
-                for value in pack.options:
-                    check_member_cap(f"{pbase}.options.{value}", value)
-    known = set(EDITIONS)
-    for tname in ("upgrade", "reconfigure", "downgrade", "buy_prepaid", "deactivate"):
-        tr = getattr(cat.transitions, tname)
-        for side, names in (("from", tr.from_), ("to", tr.to)):
-            for n in names:
-                if n not in known:
-                    _fail(
-                        source,
-                        f"transitions.{tname}.{side}",
-                        f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}",
-                    )
-    for n in cat.transitions.postpaid_closed:
-        if n not in known:
-            _fail(
-                source,
-                "transitions.postpaid_closed",
-                f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}",
+            if pack is not None:
+                self.pack(f"{base}.packs.{pname}", pname, pack, ed.limits)
+
+    def pack(self, pbase: str, pname: str, pack: LivePack | CapPack, limits: Limits) -> None:
+        """A pack's menu: its default offered and free (R4), priced like money, and agreeing
+        with the edition's limits (R2, R3, R5)."""
+        options: Mapping[Any, Decimal] = pack.options
+        if pack.default not in options:
+            self.fail(
+                f"{pbase}.default",
+                f"default {pack.default!r} is not among the options offered "
+                f"({', '.join(repr(o) for o in sorted(options))})",
             )
-    for path in cat.assumptions:
-        if not _path_exists(cat, path):
-            _fail(source, f"assumptions.{path}", "names no field of this catalog")
+        for value, price in options.items():
+            self.price(f"{pbase}.options.{_key(value)}", price)
+        if options.get(pack.default, Decimal(0)) != 0:
+            self.fail(
+                f"{pbase}.options.{_key(pack.default)}", "the default option must be free (R4)"
+            )
+        if pname == "live_unlimited":
+            self.live_pack(pbase, pack, limits)
+            return
+        limit_default = getattr(limits, pname)
+        if pack.default != limit_default:
+            self.fail(
+                f"{pbase}.default",
+                f"{pack.default} differs from limits.{pname} = {limit_default} (R3)",
+            )
+        if pname == "members_per_group":
+            for value in options:
+                self.member_cap(f"{pbase}.options.{value}", value)
+
+    def live_pack(self, pbase: str, pack: LivePack | CapPack, limits: Limits) -> None:
+        """The unlimited-live pack agrees with the edition's live-group limit (R2, R3)."""
+        if limits.live_groups is None and any(pack.options):
+            self.fail(
+                pbase, "offers unlimited live groups on an edition that is already unlimited (R2)"
+            )
+        if pack.default and limits.live_groups is not None:
+            self.fail(
+                f"{pbase}.default",
+                f"true (unlimited) contradicts limits.live_groups = {limits.live_groups} (R3)",
+            )
+
+    def transitions(self) -> None:
+        """Every transition names known editions."""
+        known = set(EDITIONS)
+        for tname in ("upgrade", "reconfigure", "downgrade", "buy_prepaid", "deactivate"):
+            tr = getattr(self.cat.transitions, tname)
+            for side, names in (("from", tr.from_), ("to", tr.to)):
+                for n in names:
+                    if n not in known:
+                        self.fail(
+                            f"transitions.{tname}.{side}",
+                            f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}",
+                        )
+        for n in self.cat.transitions.postpaid_closed:
+            if n not in known:
+                self.fail(
+                    "transitions.postpaid_closed",
+                    f"unknown edition {n!r}; allowed: {', '.join(EDITIONS)}",
+                )
 
 
 def _key(value: Any) -> str:

@@ -118,7 +118,7 @@ def parse_times(series: pd.Series, tz: dt.tzinfo, source: str, column: str = "ti
     if pd.api.types.is_datetime64_any_dtype(series):
         times = series if series.dt.tz is not None else _localize(series, tz, source, column)
         if times.isna().any():
-            i = _first(times.isna())
+            i = int(np.flatnonzero(times.isna())[0])
             raise InputError(f"{_where(source, i)}: column '{column}' is empty; expected a time")
         return times.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
     texts = _clean(series)

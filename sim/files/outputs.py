@@ -393,6 +393,7 @@ class OutputDir:
                 for sink in self.sinks:
                     sink.close()
                 self.out_dir.mkdir(exist_ok=True)
+                assert self.tmp is not None, "OutputDir used outside its with block"
                 for name in self.names:
                     os.replace(self.tmp / name, self.out_dir / name)
                     moved.append(self.out_dir / name)

@@ -43,7 +43,7 @@ CODES = (
     Code.PREPAID_EXPIRED,
 )
 """Limit error codes the policies watch (column order of :class:`Stats`)."""
-CODE_COL = {c: i for i, c in enumerate(CODES)}
+CODE_COL: dict[int, int] = {c: i for i, c in enumerate(CODES)}
 ATTEMPTS = len(CODES)  # the column counting attempts (group operations + DAU demand)
 STATE_CODES = (
     "IM",

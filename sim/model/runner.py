@@ -41,7 +41,7 @@ import pandas as pd
 
 from sim.core.catalog import Catalog
 from sim.model import shards as shards_mod
-from sim.model.exact import ExactModel
+from sim.model.exact import ExactModel, ModelBase
 from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
 from sim.model.shards import Part, Shard
 from sim.model.tables import ACTIVITY, frames, order
@@ -70,7 +70,7 @@ class RunResult:
 
 # -- the run ------------------------------------------------------------------------------------
 
-MODES = {"exact": ExactModel}
+MODES: dict[str, type[ModelBase]] = {"exact": ExactModel}
 """Fidelity mode -> model class (``fast`` is added by :mod:`sim.model.fast` on first use)."""
 
 

@@ -114,32 +114,12 @@ class GroupOps:
         if group in a.groups:
             return GROUP_EXISTS
         gt = self._group_types[group_type]
-        if gt.community and not a.community:
-            return COMMUNITY_UNSUPPORTED
-        users = a.users
         invited = [m for m in dict.fromkeys(members) if m != user] if members else []
-        if a.lim_accounts is not None:
-            new: int = user not in users
-            for m in invited:
-                new += m not in users
-            if new and len(users) + new > a.lim_accounts:
-                return ACCOUNT_LIMIT
+        refused = _create_refusal(a, gt, a.caps[group_type], user, invited)
+        if refused is not None:
+            return refused
+        users = a.users
         live = gt.live
-        if live:
-            if a.lim_live is not None and a.live_count >= a.lim_live:
-                return LIVE_GROUP_LIMIT
-        elif a.lim_nonlive is not None and a.nonlive_count >= a.lim_nonlive:
-            return GROUP_LIMIT
-        cap = a.caps[group_type]
-        if cap is not None and 1 + len(invited) > cap:
-            return TOO_MANY_MEMBERS
-        gpu = a.lim_gpu
-        if not live:
-            if users.get(user, 0) >= gpu:
-                return USER_GROUP_LIMIT
-            for m in invited:
-                if users.get(m, 0) >= gpu:
-                    return USER_GROUP_LIMIT
         # apply
         step = 0 if live else 1
         users[user] = users.get(user, 0) + step
@@ -236,3 +216,36 @@ class GroupOps:
         if lim.dau_hard_cap and lim.free_dau is not None and dau > lim.free_dau:
             return dau - lim.free_dau
         return 0
+
+
+def _create_refusal(
+    a: App, gt: GroupType, cap: int | None, user: str, invited: list[str]
+) -> Outcome | None:
+    """The limit a new group of type ``gt`` by ``user`` with ``invited`` breaks, in the module's
+    order (R5, R13), or None."""
+    if gt.community and not a.community:
+        return COMMUNITY_UNSUPPORTED
+    users = a.users
+    if a.lim_accounts is not None:
+        new: int = user not in users
+        for m in invited:
+            new += m not in users
+        if new and len(users) + new > a.lim_accounts:
+            return ACCOUNT_LIMIT
+    if gt.live:
+        if a.lim_live is not None and a.live_count >= a.lim_live:
+            return LIVE_GROUP_LIMIT
+    elif a.lim_nonlive is not None and a.nonlive_count >= a.lim_nonlive:
+        return GROUP_LIMIT
+    if cap is not None and 1 + len(invited) > cap:
+        return TOO_MANY_MEMBERS
+    if not gt.live and _at_group_cap(users, a.lim_gpu, user, invited):
+        return USER_GROUP_LIMIT
+    return None
+
+
+def _at_group_cap(users: dict[str, int], gpu: int, user: str, invited: list[str]) -> bool:
+    """Whether the owner or an invited member already counts ``gpu`` non-live groups."""
+    if users.get(user, 0) >= gpu:
+        return True
+    return any(users.get(m, 0) >= gpu for m in invited)
