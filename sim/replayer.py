@@ -22,30 +22,12 @@ from sim.core.catalog import Catalog
 from sim.core.vocab import Code
 from sim.errors import InputError
 from sim.files.catalogs import load_catalog
+from sim.files.frames import PURCHASE_COLUMNS, TIMELINE_COLUMNS, timeline_frame, to_local
 from sim.files.opslog import OPS, OpsLog, read_ops, read_usage
 from sim.rules.engine import Engine
 from sim.rules.limits import OK
 
-TIMELINE_COLUMNS = (
-    "app",
-    "start",
-    "end",
-    "state",
-    "live_unlimited",
-    "groups_per_user",
-    "members_per_group",
-    "edition",
-    "prepaid_until",
-)
-PURCHASE_COLUMNS = (
-    "app",
-    "time",
-    "edition",
-    "live_unlimited",
-    "groups_per_user",
-    "members_per_group",
-    "months",
-)
+__all__ = ["PURCHASE_COLUMNS", "TIMELINE_COLUMNS", "ReplayResult", "replay", "timeline_frame"]
 
 
 @dataclass(frozen=True)
@@ -148,25 +130,6 @@ def _never_created(log: OpsLog, i: int) -> None:
     )
 
 
-def _to_local(values: Iterable[int | None], tz: str) -> pd.Series:
-    arr = pd.array([pd.NA if v is None else v for v in values], dtype="Int64")
-    return pd.to_datetime(arr, unit="ns", utc=True).tz_convert(tz)
-
-
-def timeline_frame(rows: list[tuple[Any, ...]], catalog: Catalog) -> pd.DataFrame:
-    """The engine's timeline rows as the contracted table (tz-aware times, NaT for open ends)."""
-    df = pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
-    for col in ("start", "end", "prepaid_until"):
-        df[col] = pd.Series(_to_local(df[col].tolist(), catalog.timezone), index=df.index)
-    df["live_unlimited"] = df["live_unlimited"].astype(bool)
-    df["groups_per_user"] = df["groups_per_user"].astype("int64")
-    df["members_per_group"] = df["members_per_group"].astype("int64")
-    df["state"] = df["state"].astype(object)
-    df["edition"] = df["edition"].astype(object)
-    df["app"] = df["app"].astype(object)
-    return df
-
-
 def _purchases(log: OpsLog, ok: np.ndarray, catalog: Catalog) -> pd.DataFrame:
     c = log.columns
     bought = (pd.Series(c["op"], dtype=object) == "buy_prepaid").to_numpy() & ok
@@ -176,7 +139,7 @@ def _purchases(log: OpsLog, ok: np.ndarray, catalog: Catalog) -> pd.DataFrame:
     df = pd.DataFrame(
         {
             "app": [c["app"][i] for i in idx],
-            "time": _to_local([int(log.t_ns[i]) for i in idx], catalog.timezone),
+            "time": to_local([int(log.t_ns[i]) for i in idx], catalog.timezone),
             "edition": [c["edition"][i] for i in idx],
             "months": [c["months"][i] or 1 for i in idx],
         }

@@ -25,9 +25,9 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.core.catalog import GROUP_TYPES, Catalog
+from sim.files.frames import PURCHASE_COLUMNS, timeline_frame
 from sim.model.exact import Raw
 from sim.model.population import OPS
-from sim.replayer import PURCHASE_COLUMNS, timeline_frame
 from sim.rules.limits import DAU_LIMIT, PREPAID_EXPIRED
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)

@@ -130,10 +130,7 @@ class Page:
     """An HTML page being built: its sections, and the figures and tables to write beside it."""
 
     def __init__(self, title: str) -> None:
-        self.title = title
-        self.body: list[str] = []
-        self.figures: dict[str, Any] = {}
-        self.tables: dict[str, Any] = {}
+        self.title, self.body, self.figures, self.tables = title, [], {}, {}
 
     def add(self, *parts: str) -> None:
         self.body.extend(parts)
