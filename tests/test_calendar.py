@@ -1,5 +1,5 @@
 """Calendar questions in the catalog's time zone (sim.core.calendar): R9's calendar month and R11's
-prepaid period ("bought on day T, runs through day T-1 of the next month", RULES.md).
+prepaid period ("bought on day T, runs through day T-1 of the next month", docs/rules.md).
 
 Every expected instant below is written by hand as an ISO 8601 time with its offset; the
 offsets come from the zone rules (Asia/Shanghai is +08:00 all year; Europe/Berlin is +01:00 in

@@ -1,7 +1,7 @@
 """Catalogs: the shipped files, ``extends``, ``--set`` overrides and validation errors.
 
-Numbers are checked against ``../shared/seed/RULES.md`` (the table each comes from is named at
-the test); rules are cited as in ``../shared/seed/README.md`` (R1...R14). Bad catalogs are
+Numbers are checked against ``docs/rules.md`` (the table each comes from is named at
+the test); rules are cited as in ``docs/rules.md`` (R1...R14). Bad catalogs are
 written into ``tmp_path`` as small files that extend the shipped intl catalog.
 """
 
@@ -111,7 +111,7 @@ def test_every_price_is_exact_in_minor_units(path: Path) -> None:
             assert D(cat.to_minor(price)) == price.scaleb(cat.currency.decimals)
 
 
-# -- the intl catalog against RULES.md -----------------------------------------------------------
+# -- the intl catalog against docs/rules.md -----------------------------------------------------------
 # "The editions and their limits" table (计费概述, 套餐包功能对比).
 
 
@@ -235,14 +235,14 @@ def test_transitions_and_billing(cat_name: str) -> None:
 
 
 def test_intl_marks_what_rules_md_does_not_give(intl: Catalog) -> None:
-    # Prepaid prices are not in RULES.md; neither is a Community member ceiling.
+    # Prepaid prices are not in docs/rules.md; neither is a Community member ceiling.
     assert "editions.Pro.prepaid_price_per_month" in intl.assumptions
     assert "editions.Ultimate.prepaid_price_per_month" in intl.assumptions
     assert "group_types.Community.max_members" in intl.assumptions
 
 
 # -- the mainland catalog ------------------------------------------------------------------------
-# RULES.md, "Prices": mainland site (CNY per month): Pro package 999 (1499 from 2024-01-01),
+# docs/rules.md, "Prices": mainland site (CNY per month): Pro package 999 (1499 from 2024-01-01),
 # Ultimate 2999; DAU over the free quota 1000 per 10,000; peak groups 1000 per 100,000.
 
 

@@ -268,7 +268,7 @@ def test_r4_paid_options_are_those_above_the_default(edition, pack):
 
 
 def test_r4_the_published_menus():
-    """RULES.md: Pro raises groups/user to 1000 and members to 2000; Ultimate to 3000 and 6000;
+    """docs/rules.md: Pro raises groups/user to 1000 and members to 2000; Ultimate to 3000 and 6000;
     only Pro sells unlimited live groups."""
     assert set(CAT.offered("Pro", "live_unlimited")) == {False, True}
     assert set(CAT.offered("Pro", "groups_per_user")) == {500, 1000}

@@ -1,7 +1,7 @@
 """Golden cases for the limits (R3, R5, R6, R12, R13), worked out by hand.
 
 Catalog: tencent-intl-2022; where its numbers are big, small limits are set with overrides.
-Published limits (RULES.md): IM/Trial 100 accounts (70398), 50 groups per user (10037), 20
+Published limits (docs/rules.md): IM/Trial 100 accounts (70398), 50 groups per user (10037), 20
 members per group (10014/10038), 100 non-live groups (10058), 10 live groups (10036), no
 Community (10059); Pro 50 live groups, 500 groups per user, 200 members; Ultimate unlimited
 live groups, 1000 groups per user, 2000 members. Group types: the member cap covers Work,
@@ -152,7 +152,7 @@ def test_r3_members_per_group(edition, packs, cap):
 
 @pytest.mark.parametrize("edition", ["IM", "Trial"])
 def test_r3_free_tier_limits(edition):
-    """RULES.md: 100 accounts (70398), 100 non-live groups (10058), 10 live groups (10036),
+    """docs/rules.md: 100 accounts (70398), 100 non-live groups (10058), 10 live groups (10036),
     50 groups per user (10037), no Community (10059)."""
     e = app_on(edition)
     for i in range(100):

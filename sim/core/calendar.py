@@ -62,7 +62,7 @@ def add_months_anchor(t_ns: int, months: int, tz: dt.tzinfo) -> int:
 
     A package bought on day T runs through day T-1 of the month ``months`` later, i.e. until
     00:00 of day T of that month in ``tz``; when that month has no day T (bought on the 31st,
-    ending in a 30-day month), until 00:00 on the 1st of the month after it (RULES.md, R11).
+    ending in a 30-day month), until 00:00 on the 1st of the month after it (docs/rules.md, R11).
     """
     if months < 1:
         raise ValueError(f"months must be at least 1 (given {months})")

@@ -8,7 +8,7 @@ Units, stated once: every ``price_*`` is an amount in the catalog's ``currency``
 the currency's major unit, e.g. USD, with at most ``currency.decimals`` decimals) per month
 unless the name says otherwise; limits are counts; ``None`` means unlimited.
 
-Rules encoded here as data (ids from ``../shared/seed/README.md``):
+Rules encoded here as data (ids from ``docs/rules.md``):
 
 - R3 edition defaults are each edition's ``limits`` and its packs' ``default`` options;
 - R4 paid packs are the pack options with a non-zero price;
@@ -75,7 +75,7 @@ class Currency(_Model):
 
 
 class Limits(_Model):
-    """An edition's limits (R3, RULES.md); ``None`` is unlimited."""
+    """An edition's limits (R3, docs/rules.md); ``None`` is unlimited."""
 
     accounts: PositiveInt | None
     free_dau: NonNegativeInt | None

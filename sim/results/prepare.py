@@ -26,7 +26,7 @@ import pandas as pd
 from sim.core.vocab import CODE_REASONS as VOCAB_CODE_REASONS
 
 CODE_REASONS: dict[int, str] = dict(VOCAB_CODE_REASONS)
-"""Error code → short reason (docs/design.md, RULES.md)."""
+"""Error code → short reason (docs/rules.md)."""
 
 PACK_COLUMNS = ("live_unlimited", "groups_per_user", "members_per_group")
 ACTIVITY = "activity"
