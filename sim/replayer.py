@@ -160,11 +160,39 @@ def replay(
     usage: str | Path | pd.DataFrame | None = None,
     overrides: Iterable[str] = (),
 ) -> ReplayResult:
-    """Replay an operations log (path to CSV/Parquet, or a DataFrame) under a catalog.
+    """Replay an operations log through the rules engine, and bill what it did.
 
-    Returns a :class:`ReplayResult` with ``outcomes`` (every input row plus ``ok``,
-    ``error_code``, ``reason``, ``note``), ``timeline``, ``purchases`` and ``bills``.
-    Raises :class:`~sim.errors.InputError` / :class:`~sim.errors.CatalogError` on bad input.
+    Every operation is decided in time order (ties in file order) exactly as the engine decides
+    it (R1–R14, ``docs/rules.md``); the bills run to the end of the month of the last
+    operation or usage day.
+
+    Parameters
+    ----------
+    ops : str, Path or DataFrame
+        The operations log: a CSV or Parquet path, or a frame with the same columns (``time``,
+        ``op``, ``app``, ... as in the README). Times without an offset are wall-clock times in
+        the catalog's time zone.
+    catalog : Catalog, str, Path or None
+        A catalog, a catalog name or a YAML path; None: ``tencent-intl-2022``.
+    usage : str, Path, DataFrame or None
+        Daily usage per app (``app``, ``date``, ``dau``, ``groups``: counts per day), billed
+        as overage; None: no usage lines.
+    overrides : iterable of str
+        ``dotted.key=value`` catalog overrides (``--set``).
+
+    Returns
+    -------
+    ReplayResult
+        ``outcomes`` (every input row plus ``ok``, ``error_code``, ``reason``, ``note``),
+        ``timeline`` (tz-aware times in the catalog's zone), ``purchases``, ``bills`` (amounts
+        in the catalog's currency, see :func:`sim.billing.bill`) and the ``catalog`` used.
+
+    Raises
+    ------
+    InputError
+        A malformed log or usage table (the message names the file, row and column).
+    CatalogError
+        A catalog that cannot be read or validated.
     """
     cat = load_catalog(catalog, overrides)
     log = read_ops(ops, cat.tz)

@@ -234,15 +234,44 @@ def bill(
     until: pd.Timestamp | None = None,
     policy: str | None = None,
 ) -> pd.DataFrame:
-    """Bill lines (columns :data:`BILL_COLUMNS`) of a timeline, purchases and daily usage.
+    """Bill lines of a timeline of app states, prepaid purchases and daily usage.
 
-    ``timeline``: app, start, end (NaT: open), state, edition, live_unlimited, groups_per_user,
-    members_per_group (docs/design.md). ``purchases``: app, time, edition, the three packs and
-    months (default 1). ``usage``: app, date, dau, groups (counts per day). ``until``: billing
-    stops there (exclusive); default 00:00 on the 1st of the month after the latest instant of
-    the inputs, in the catalog's zone. ``policy``: one of :data:`POLICIES` (default
-    ``catalog.billing.proration``). Amounts in ``catalog.currency``; see the module docstring
-    for the conventions (R6, R7, R11, R14).
+    See the module docstring for the conventions (R6, R7, R11, R14; ``docs/rules.md``).
+
+    Parameters
+    ----------
+    timeline : DataFrame
+        One row per interval of an app's state: ``app``, ``start``, ``end`` (NaT: open),
+        ``state``, ``edition``, ``live_unlimited``, ``groups_per_user``,
+        ``members_per_group`` (docs/design.md). Times tz-aware, or naive wall-clock times in
+        the catalog's zone.
+    catalog : Catalog
+        Prices (in ``catalog.currency``, per month), time zone and bill day.
+    purchases : DataFrame or None
+        Prepaid purchases: ``app``, ``time``, ``edition``, the three packs and ``months``
+        (default 1).
+    usage : DataFrame or None
+        ``app``, ``date``, ``dau``, ``groups``: counts per day.
+    until : Timestamp or None
+        Billing stops there (exclusive); default 00:00 on the 1st of the month after the
+        latest instant of the inputs, in the catalog's zone.
+    policy : str or None
+        A proration policy of :data:`POLICIES` (default ``catalog.billing.proration``).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`BILL_COLUMNS`, one row per (app, month, kind, item, option), sorted so:
+        ``amount`` and ``unit_price`` in the currency's major unit, ``amount_minor`` exact in
+        its minor unit (cents for USD), ``quantity`` in ``unit`` (``month``, ``day``,
+        ``second`` or ``block``), ``month`` as ``YYYY-MM``, ``bill_date`` as ``YYYY-MM-DD``.
+
+    Raises
+    ------
+    InputError
+        A table lacks a column, has an empty time, or names an edition the catalog lacks.
+    CatalogError
+        An unknown policy, or a prepaid package the catalog gives no price for.
     """
     policy = catalog.billing.proration if policy is None else policy
     if policy not in POLICIES:

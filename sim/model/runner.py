@@ -370,14 +370,46 @@ def run(
     workers: int | str = 1,
     shard_tenants: int | None = None,
 ) -> RunResult:
-    """Run a scenario (a :class:`Scenario`, a name or path, or plain data) and return its
-    tables as DataFrames; ``mode``, ``seed``, ``replications`` override the scenario's.
+    """Simulate a scenario's population and return its tables as DataFrames.
 
-    ``workers``: processes playing the shards (1: this one; ``"auto"``: one per CPU for a
-    large run); ``shard_tenants``: tenants per shard (:data:`sim.model.shards.SHARD_TENANTS`).
-    ``progress(done, total)`` is called in tenant-months. For runs too large to hold in
-    memory, :func:`run_and_write`.
+    The same scenario and seed give the same tables, whatever ``workers`` and
+    ``shard_tenants``. For runs too large to hold in memory, :func:`run_and_write`.
 
+    Parameters
+    ----------
+    scenario : Scenario, str, Path or dict
+        A scenario, a scenario name (``scenarios/``), a YAML path, or plain data.
+    mode : {"exact", "fast"} or None
+        The fidelity mode (docs/model.md); None: the scenario's.
+    seed : int or None
+        The root seed of every random stream; None: the scenario's.
+    replications : int or None
+        Independent replications (a ``replication`` column); None: the scenario's.
+    overrides : iterable of str
+        ``dotted.key=value`` scenario overrides (``--set``), ``catalog.overrides...`` too.
+    progress : callable or None
+        ``progress(done, total)``, called with counts of tenant-months.
+    workers : int or "auto"
+        Processes playing the shards (1: this one; ``"auto"``: one per CPU for a large run).
+    shard_tenants : int or None
+        Tenants per shard (default :data:`sim.model.shards.SHARD_TENANTS`).
+
+    Returns
+    -------
+    RunResult
+        ``console_ops``, ``group_ops`` (counts per app, day, operation and error code),
+        ``timeline``, ``usage`` (DAU and groups per app-day), ``purchases`` and ``bills``
+        (amounts in the catalog's currency), times tz-aware in the catalog's zone; and the
+        ``summary`` (plain data).
+
+    Raises
+    ------
+    ScenarioError, CatalogError
+        A scenario or catalog that cannot be read or validated (the message names the file
+        and field).
+
+    Examples
+    --------
     >>> import sim
     >>> r = sim.run("tiny", replications=1)  # doctest: +SKIP
     """
