@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from sim.core.catalog import Catalog
-from sim.core.vocab import TRIAL_EDITION, Code
+from sim.core.vocab import NS_PER_DAY, STATES, TRIAL_EDITION, Code
 
 CODES = (
     Code.ACCOUNT_LIMIT,
@@ -45,15 +45,7 @@ CODES = (
 """Limit error codes the policies watch (column order of :class:`Stats`)."""
 CODE_COL: dict[int, int] = {c: i for i, c in enumerate(CODES)}
 ATTEMPTS = len(CODES)  # the column counting attempts (group operations + DAU demand)
-STATE_CODES = (
-    "IM",
-    "Trial",
-    "Trial-prepaid",
-    "Trial-lapsed",
-    "Pro-postpaid",
-    "Ultimate-postpaid",
-    "Deactivated",
-)
+STATE_CODES = STATES
 IM, TRIAL, PREPAID, LAPSED, PRO, ULTIMATE, GONE = range(7)
 _NEVER = np.iinfo(np.int64).max
 _OPTIONS = ("live_unlimited", "groups_per_user", "members_per_group")
@@ -504,7 +496,7 @@ def _prepaid(con: Console, d: int, t_ns: int, u: np.ndarray, p: PrepaidParams) -
     # renewal: on the last day of the package, once per package
     due = (
         (con.state == PREPAID)
-        & (con.prepaid_until - t_ns <= 86_400 * 10**9)
+        & (con.prepaid_until - t_ns <= NS_PER_DAY)
         & (con.renewed_until != con.prepaid_until)
     )
     for i in np.flatnonzero(due).tolist():

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.catalog import Catalog
+from sim.core.vocab import NS_PER_DAY
 from sim.model import shards as shards_mod
 from sim.model.exact import ExactModel, ModelBase
 from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
@@ -99,7 +100,7 @@ def play_shard(
 # -- headline figures, summed over shards --------------------------------------------------------
 
 
-_DAY_NS = 86_400 * 10**9
+_DAY_NS = NS_PER_DAY
 
 
 def _months(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.vocab import LIMIT_CODES as VOCAB_LIMIT_CODES
+from sim.core.vocab import STATES as VOCAB_STATES
 from sim.results.prepare import ACTIVITY, CODE_REASONS, PACK_COLUMNS, Run, month_of
 from sim.results.prepare import caps_from_catalog as caps_from_catalog  # re-exported
 from sim.results.prepare import group_op_counts as group_op_counts  # re-exported
@@ -41,15 +42,7 @@ from sim.results.stats import per_replication_mean, summarise
 LIMIT_CODES = VOCAB_LIMIT_CODES
 """The codes of an edition's limits (R13): what the upgrade funnel starts from."""
 
-STATES = (
-    "IM",
-    "Trial",
-    "Trial-prepaid",
-    "Trial-lapsed",
-    "Pro-postpaid",
-    "Ultimate-postpaid",
-    "Deactivated",
-)
+STATES = VOCAB_STATES
 EDITION_RANK = {"IM": 0, "Trial": 0, "Pro": 1, "Ultimate": 2}
 UPGRADE_KINDS = ("upgrade", "pack_up")
 CHANGE_KINDS = (
