@@ -73,7 +73,8 @@ class TenantStreams:
                 self._seeds = _seeds(seed, rep, self.archetype, index)
             k = PURPOSES.index(purpose)
             key = (rep, archetype_key(self.archetype), index, k)
-            gen = np.random.Generator(np.random.PCG64(_Seeded(seed, key, self._seeds[k])))
+            seeded: Any = _Seeded(seed, key, self._seeds[k])  # a SeedSequence to PCG64
+            gen = np.random.Generator(np.random.PCG64(seeded))
             self._cache[purpose] = gen
         return gen
 
@@ -204,7 +205,8 @@ class _Seeded(ISpawnableSeedSequence):
     __slots__ = ("entropy", "spawn_key", "state", "_real")
 
     def __init__(self, entropy: int, spawn_key: tuple[int, ...], state: np.ndarray) -> None:
-        self.entropy, self.spawn_key, self.state, self._real = entropy, spawn_key, state, None
+        self.entropy, self.spawn_key, self.state = entropy, spawn_key, state
+        self._real: np.random.SeedSequence | None = None
 
     def real(self) -> np.random.SeedSequence:
         if self._real is None:
@@ -216,5 +218,6 @@ class _Seeded(ISpawnableSeedSequence):
             return self.state.copy()
         return self.real().generate_state(n_words, dtype)
 
-    def spawn(self, n_children: int) -> list[np.random.SeedSequence]:
+    # numpy types spawn() as returning its own class; the children are real SeedSequences
+    def spawn(self, n_children: int) -> list[np.random.SeedSequence]:  # type: ignore[override]
         return self.real().spawn(n_children)

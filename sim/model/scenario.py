@@ -29,7 +29,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -144,7 +144,7 @@ def _message(source: str, err: Mapping[str, Any]) -> str:
     return f"{where}: {msg} (given {err.get('input')!r})"
 
 
-def _fail(source: str, field: str, msg: str) -> None:
+def _fail(source: str, field: str, msg: str) -> NoReturn:
     raise ScenarioError(f"{source}: field '{field}': {msg}")
 
 
