@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.billing.arrays import DAY_NS, Months, local_ns
-from sim.core import calendar
+from sim.core.vocab import NS_PER_SECOND
 
 Units = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -28,7 +28,7 @@ def day_units(s: np.ndarray, e: np.ndarray, stops: np.ndarray, until: int, m: Mo
 
 def second_units(s: np.ndarray, e: np.ndarray, stops: np.ndarray, until: int, m: Months) -> Units:
     """Whole seconds since the epoch; deactivation ends the charge exactly."""
-    ns = calendar.NS_PER_SECOND
+    ns = NS_PER_SECOND
     return s // ns, e // ns, m.start_ns // ns
 
 
