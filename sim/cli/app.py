@@ -94,6 +94,25 @@ def _say(text: str = "") -> None:
     print(text, file=sys.stdout)
 
 
+def warn(text: str) -> None:
+    """``sim: warning: <text>`` on stderr: something was done that the user should know."""
+    print(f"{PROG}: warning: {text}", file=sys.stderr)
+
+
+def warn_ignored_usage(source: str, usage: Any, timeline: Any, tz: str) -> int:
+    """Warn about usage rows dated after their app's deactivation, which billing ignores (R14);
+    returns how many there were."""
+    from sim.billing.usage import usage_in_service
+
+    if usage is None:
+        return 0
+    _, dropped = usage_in_service(usage, timeline, tz)
+    if dropped:
+        rows = "row is" if dropped == 1 else "rows are"
+        warn(f"{source}: {dropped} usage {rows} dated after the app's deactivation: ignored (R14)")
+    return dropped
+
+
 # -- sim replay ----------------------------------------------------------------------------------
 
 
@@ -150,13 +169,15 @@ def _bill_totals(bills: Any) -> list[str]:
 def _run_replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from sim.files.opslog import read_usage
     from sim.files.outputs import write_tables
     from sim.replayer import replay
 
     ops = _existing_file(args.ops, "ops log")
-    usage = _existing_file(args.usage, "usage file") if args.usage else None
+    usage = read_usage(_existing_file(args.usage, "usage file")) if args.usage else None
     out = _out_dir(args.out)
     result = replay(ops, catalog=args.catalog, usage=usage, overrides=list(args.overrides))
+    warn_ignored_usage(args.usage, usage, result.timeline, result.catalog.timezone)
     bills = getattr(result, "bills", None)
     if bills is None:  # a replay without billing: an empty bills.csv
         bills = pd.DataFrame()
