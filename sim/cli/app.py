@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.cli import backtest as cli_backtest
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
 from sim.errors import SimError
@@ -236,6 +237,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         run=_run_replay,
     ),
     Subcommand("run", cli_run.HELP, cli_run.add_arguments, cli_run.run, cli_run.DESCRIPTION),
+    Subcommand(
+        "backtest",
+        cli_backtest.HELP,
+        cli_backtest.add_arguments,
+        cli_backtest.run,
+        cli_backtest.DESCRIPTION,
+    ),
     *(Subcommand(*entry) for entry in cli_report.SUBCOMMANDS),
     Subcommand(
         "catalogs",

@@ -1,0 +1,1 @@
+"""Studies: analyses over several runs or replays (sweeps, backtests)."""
