@@ -136,3 +136,46 @@ def test_other_sections_have_labels(intl):
 def test_unknown_path_label_falls_back_to_the_path():
     assert label_for("editions.Pro.something.new") == "Pro something new"
     assert label_for("whatever.x") == "whatever x"
+
+
+# -- sim catalogs diff A B ----------------------------------------------------------------------
+
+
+def test_cli_catalogs_diff_prints_one_line_per_change(capsys):
+    from sim.cli.app import main
+
+    b = str(EXAMPLES / "pro-members-500.yaml")
+    assert (
+        main(
+            [
+                "catalogs",
+                "diff",
+                "tencent-intl-2022",
+                b,
+                "--set",
+                "editions.Pro.price_per_month=399.99",
+            ]
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "tencent-intl-2022 → pro-members-500 with --set: 5 changes"
+    assert "  Pro price 449.99 → 399.99" in lines
+    assert "  Pro members per group 200 → 500" in lines
+
+
+def test_cli_catalogs_diff_identical_and_bad(capsys):
+    from sim.cli.app import main
+
+    assert main(["catalogs", "diff", "tencent-intl-2022", "tencent-intl-2022"]) == 0
+    assert "identically" in capsys.readouterr().out
+    assert main(["catalogs", "diff", "tencent-intl-2022", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sim: error: unknown catalog 'nope'") and err.count("\n") == 1
+
+
+def test_cli_catalogs_still_lists(capsys):
+    from sim.cli.app import main
+
+    assert main(["catalogs"]) == 0
+    assert "tencent-intl-2022" in capsys.readouterr().out

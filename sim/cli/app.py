@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.cli import backtest as cli_backtest
+from sim.cli import catalogs as cli_catalogs
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
 from sim.errors import SimError
@@ -200,30 +201,6 @@ def _run_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# -- sim catalogs --------------------------------------------------------------------------------
-
-
-def _no_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
-
-
-def _run_catalogs(args: argparse.Namespace) -> int:
-    from sim.files.catalogs import available_catalogs, load_catalog
-
-    names = available_catalogs()
-    if not names:
-        _say("no catalogs found (looked in ./scenarios/catalogs and beside the package)")
-        return EXIT_OK
-    width = max(len(n) for n in names)
-    for name in names:
-        try:
-            description = load_catalog(name).description
-        except SimError as exc:
-            description = f"(invalid: {exc})"
-        _say(f"{name:<{width}}  {description}".rstrip())
-    return EXIT_OK
-
-
 # -- the registry and the entry point -------------------------------------------------------------
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (
@@ -247,9 +224,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     *(Subcommand(*entry) for entry in cli_report.SUBCOMMANDS),
     Subcommand(
         "catalogs",
-        help="list the catalogs that --catalog NAME can name",
-        add_arguments=_no_arguments,
-        run=_run_catalogs,
+        cli_catalogs.HELP,
+        cli_catalogs.add_arguments,
+        cli_catalogs.run,
+        cli_catalogs.DESCRIPTION,
     ),
 )
 """Every ``sim`` subcommand, in the order ``sim --help`` lists them."""
