@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from sim.reports import charts
 from sim.reports.report import PAGE, html_table
@@ -91,13 +92,14 @@ def distribution(impact: pd.DataFrame, currency: str) -> Figure:
     if moved.empty:
         ax.text(0.5, 0.5, "no app's bill changed", ha="center", va="center", transform=ax.transAxes)
     else:
-        bins = min(40, max(5, int(np.sqrt(len(moved)))))
-        ax.hist(moved[moved > 0], bins=bins, color="#c44e52", label="pays more")
-        ax.hist(moved[moved < 0], bins=bins, color="#55a868", label="pays less")
+        edges = np.histogram_bin_edges(moved, bins=min(40, max(10, int(np.sqrt(len(moved))))))
+        ax.hist(moved[moved > 0], bins=edges, color="#c44e52", label="pays more")
+        ax.hist(moved[moved < 0], bins=edges, color="#55a868", label="pays less")
         ax.axvline(0, color="#333", lw=0.8)
         ax.legend(title="apps")
     ax.set_xlabel(f"change over the log's months [{currency}]")
     ax.set_ylabel("apps")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     return fig
 
@@ -106,6 +108,10 @@ def _movers(impact: pd.DataFrame, up: bool) -> pd.DataFrame:
     d = _floats(impact, ("total_a", "total_b", "delta"))
     d = d[d["delta"] > 0] if up else d[d["delta"] < 0]
     return d.sort_values(["delta", "app"], ascending=[not up, True], kind="stable").head(TOP)
+
+
+def _apps(n: int) -> str:
+    return f"{n:,} app pays" if n == 1 else f"{n:,} apps pay"
 
 
 def _summary(bt: Backtest) -> str:
@@ -118,7 +124,7 @@ def _summary(bt: Backtest) -> str:
         f"replayed under <b>A</b> <code>{_e(bt.a.catalog.name)}</code> and <b>B</b> "
         f"<code>{_e(bt.b.catalog.name)}</code>. Total billed: A {ta:,.2f} {_e(bt.currency)}, "
         f"B {tb:,.2f} {_e(bt.currency)}, change {tb - ta:+,.2f}{pct}. "
-        f"{up:,} apps pay more, {down:,} pay less, {int(imp['at_risk'].sum()):,} at risk "
+        f"{_apps(up)} more, {_apps(down)} less, {int(imp['at_risk'].sum()):,} at risk "
         f"(a rise above {100 * bt.risk_threshold:g} %). {len(bt.outcome_diff):,} operations "
         "have another outcome under B.</p>"
     )
