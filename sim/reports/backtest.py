@@ -92,7 +92,8 @@ def distribution(impact: pd.DataFrame, currency: str) -> Figure:
     if moved.empty:
         ax.text(0.5, 0.5, "no app's bill changed", ha="center", va="center", transform=ax.transAxes)
     else:
-        edges = np.histogram_bin_edges(moved, bins=min(40, max(10, int(np.sqrt(len(moved))))))
+        n_bins = min(40, max(10, int(np.sqrt(len(moved)))))
+        edges = np.histogram_bin_edges(moved, bins=n_bins).tolist()
         ax.hist(moved[moved > 0], bins=edges, color="#c44e52", label="pays more")
         ax.hist(moved[moved < 0], bins=edges, color="#55a868", label="pays less")
         ax.axvline(0, color="#333", lw=0.8)
