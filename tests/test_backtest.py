@@ -242,3 +242,14 @@ def test_group_never_created_names_the_file(capsys, tmp_path):
     )
     cats = ["--catalog", "tencent-intl-2022", "--against", "tencent-intl-2022"]
     _fails(capsys, tmp_path, [str(ops), *cats], f"{ops}: row 2", "ghost")
+
+
+def test_risk_threshold_flag(capsys, tmp_path):
+    argv = ["backtest", str(OPS), "--catalog", "tencent-intl-2022", "--against"]
+    argv += ["tencent-intl-2022", "--set", "editions.Pro.price_per_month=499.99"]
+    assert main([*argv, "--risk-threshold", "0%", "--out", str(tmp_path / "o")]) == 0
+    impact = _read(tmp_path / "o" / "app_impact.csv")
+    assert (impact["at_risk"] == "true").tolist() == [Decimal(d) > 0 for d in impact["delta"]]
+    assert "at risk (rise above 0 %)" in capsys.readouterr().out
+    assert main([*argv, "--risk-threshold", "lots", "--out", str(tmp_path / "p")]) == 2
+    assert "percentage" in capsys.readouterr().err and not (tmp_path / "p").exists()

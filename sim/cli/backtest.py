@@ -86,6 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
+        metavar="{1,2}",
         type=_workers,
         default=None,
         help="2: replay both catalogs side by side in two processes; 1: one after the other "
