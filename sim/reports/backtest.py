@@ -93,7 +93,9 @@ def distribution(impact: pd.DataFrame, currency: str) -> Figure:
         ax.text(0.5, 0.5, "no app's bill changed", ha="center", va="center", transform=ax.transAxes)
     else:
         n_bins = min(40, max(10, int(np.sqrt(len(moved)))))
-        edges = np.histogram_bin_edges(moved, bins=n_bins).tolist()
+        # bins from the smallest to the largest change, 0 included, so that equal changes
+        # still draw a visible bar
+        edges = np.histogram_bin_edges(np.r_[moved.to_numpy(), 0.0], bins=n_bins).tolist()
         ax.hist(moved[moved > 0], bins=edges, color="#c44e52", label="pays more")
         ax.hist(moved[moved < 0], bins=edges, color="#55a868", label="pays less")
         ax.axvline(0, color="#333", lw=0.8)
