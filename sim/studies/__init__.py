@@ -1,1 +1,1 @@
-"""Studies: analyses over several runs or replays (sweeps, backtests)."""
+"""Multi-run analyses: sweeps of a scenario over a grid of keys (:mod:`sim.studies.sweep`)."""
