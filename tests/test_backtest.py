@@ -253,3 +253,42 @@ def test_risk_threshold_flag(capsys, tmp_path):
     assert "at risk (rise above 0 %)" in capsys.readouterr().out
     assert main([*argv, "--risk-threshold", "lots", "--out", str(tmp_path / "p")]) == 2
     assert "percentage" in capsys.readouterr().err and not (tmp_path / "p").exists()
+
+
+def test_refusal_changes_count_both_ways():
+    from sim.reports.backtest import refusal_changes
+
+    diff = pd.DataFrame(
+        {
+            "error_code_a": [0, 0, 10014, 10014],
+            "error_code_b": [10038, 10038, 0, 10037],
+            "reason_a": ["", "", "group_full", "group_full"],
+            "reason_b": ["too_many_members", "too_many_members", "", "user_group_limit"],
+        }
+    )
+    got = refusal_changes(diff).to_dict("records")
+    assert got == [
+        {"error_code": 10014, "reason": "group_full", "appear": 0, "disappear": 2, "net": -2},
+        {"error_code": 10037, "reason": "user_group_limit", "appear": 1, "disappear": 0, "net": 1},
+        {"error_code": 10038, "reason": "too_many_members", "appear": 2, "disappear": 0, "net": 2},
+    ]
+
+
+def test_html_escapes_what_the_log_says(tmp_path):
+    ops = tmp_path / "ops.csv"
+    ops.write_text(
+        "time,app,op,edition\n"
+        "2024-01-02T09:00:00,<script>x</script>,create_app,\n"
+        "2024-01-03T09:00:00,<script>x</script>,upgrade,Pro\n"
+    )
+    argv = ["backtest", str(ops), "--catalog", "tencent-intl-2022", "--against"]
+    argv += [
+        "tencent-intl-2022",
+        "--set",
+        "editions.Pro.price_per_month=500",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert main(argv) == 0
+    text = (tmp_path / "o" / "backtest.html").read_text()
+    assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
