@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,12 +144,12 @@ def run(args: argparse.Namespace) -> int:
 def summary_lines(bt: Backtest) -> list[str]:
     """What the analyst reads first: the catalog diff, totals, movers and outcome changes."""
     imp = bt.app_impact
-    ta, tb = sum(imp["total_a"]), sum(imp["total_b"])
-    cur = bt.currency
+    ta, tb = sum(imp["total_a"], Decimal(0)), sum(imp["total_b"], Decimal(0))
+    cur, n = bt.currency, bt.a.catalog.currency.decimals
     lines = [f"catalog changes ({len(bt.changes)}):"] + [f"  {c}" for c in bt.changes]
     lines += [
         f"replayed {bt.operations:,} operations of {bt.apps:,} apps under both catalogs",
-        f"total billed: A {ta} {cur}, B {tb} {cur}, change {tb - ta:+} {cur}",
+        f"total billed: A {ta:.{n}f} {cur}, B {tb:.{n}f} {cur}, change {tb - ta:+.{n}f} {cur}",
         f"apps paying more: {int((imp['delta'] > 0).sum())}, paying less: "
         f"{int((imp['delta'] < 0).sum())}, at risk (rise above "
         f"{100 * bt.risk_threshold:g} %): {int(imp['at_risk'].sum())}",
