@@ -292,3 +292,24 @@ def test_html_escapes_what_the_log_says(tmp_path):
     assert main(argv) == 0
     text = (tmp_path / "o" / "backtest.html").read_text()
     assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
+
+
+def test_usage_after_deactivation_is_ignored_with_a_warning(capsys, tmp_path):
+    # R14: deactivated Feb 10 15:00, so Feb 20's DAU 40,000 sets no peak under either catalog
+    ops, usage = tmp_path / "ops.csv", tmp_path / "usage.csv"
+    ops.write_text(
+        "time,app,op,edition\n2024-01-02T09:00,a,create_app,\n2024-01-15T10:00,a,upgrade,Pro\n"
+        "2024-02-10T15:00,a,deactivate,\n"
+    )
+    usage.write_text("app,date,dau,groups\na,2024-02-05,8000,0\na,2024-02-20,40000,0\n")
+    argv = ["backtest", str(ops), "--usage", str(usage), "--catalog", "tencent-intl-2022"]
+    argv += [
+        "--against",
+        "tencent-intl-2022",
+        "--set",
+        "editions.Pro.overage.dau.price_per_block=1",
+    ]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert f"{usage}: 1 usage row is dated after the app's deactivation: ignored (R14)" in err
+    assert "dau_overage" not in set(_read(tmp_path / "o" / "bill_diff.csv")["item"])
