@@ -40,8 +40,10 @@ Three kinds of line (column ``kind``):
   the month's peak DAU (``dau_overage``) and peak group count (``groups_overage``) above the
   edition's free quota, per started block (``quantity`` blocks × ``price_per_block``). The
   edition whose quota and prices apply is the last billed postpaid edition in force in that
-  month (the one whose interval starts last); ``option`` names it. The peak is over all usage
-  rows of the month, whatever the state on that day. Billed like postpaid (R7).
+  month (the one whose interval starts last); ``option`` names it. The peak is over the usage
+  rows of the month, whatever the state on that day, except the rows dated after the app's
+  deactivation, which are dropped first (R14, :mod:`sim.billing.usage`). Billed like postpaid
+  (R7).
 
 Free options (a pack's default, any option priced 0) and IM, Trial and prepaid-Trial states
 produce no line. Lines are sorted by (app, month, kind, item, option). Pure: no I/O.
@@ -73,6 +75,7 @@ from sim.billing.lines import (
     sort_order,
 )
 from sim.billing.policies import POLICIES
+from sim.billing.usage import usage_in_service
 from sim.core import calendar
 from sim.core.catalog import PACKS, Catalog
 from sim.errors import CatalogError, InputError
@@ -282,6 +285,7 @@ def bill(
         pd.DataFrame() if purchases is None else purchases, _PURCHASE_COLUMNS, "purchases"
     )
     usage = _require(pd.DataFrame() if usage is None else usage, _USAGE_COLUMNS, "usage")
+    usage, _ = usage_in_service(usage, timeline, tz)  # R14: none after deactivation
 
     codes, apps = _app_codes([timeline["app"], purchases["app"], usage["app"]])
     start, end = to_ns(timeline["start"], tz), to_ns(timeline["end"], tz)

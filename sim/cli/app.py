@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.cli import backtest as cli_backtest
+from sim.cli import catalogs as cli_catalogs
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
 from sim.errors import SimError
@@ -94,6 +96,25 @@ def _say(text: str = "") -> None:
     print(text, file=sys.stdout)
 
 
+def warn(text: str) -> None:
+    """``sim: warning: <text>`` on stderr: something was done that the user should know."""
+    print(f"{PROG}: warning: {text}", file=sys.stderr)
+
+
+def warn_ignored_usage(source: str, usage: Any, timeline: Any, tz: str) -> int:
+    """Warn about usage rows dated after their app's deactivation, which billing ignores (R14);
+    returns how many there were."""
+    from sim.billing.usage import usage_in_service
+
+    if usage is None:
+        return 0
+    _, dropped = usage_in_service(usage, timeline, tz)
+    if dropped:
+        rows = "row is" if dropped == 1 else "rows are"
+        warn(f"{source}: {dropped} usage {rows} dated after the app's deactivation: ignored (R14)")
+    return dropped
+
+
 # -- sim replay ----------------------------------------------------------------------------------
 
 
@@ -150,13 +171,15 @@ def _bill_totals(bills: Any) -> list[str]:
 def _run_replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from sim.files.opslog import read_usage
     from sim.files.outputs import write_tables
     from sim.replayer import replay
 
     ops = _existing_file(args.ops, "ops log")
-    usage = _existing_file(args.usage, "usage file") if args.usage else None
+    usage = read_usage(_existing_file(args.usage, "usage file")) if args.usage else None
     out = _out_dir(args.out)
     result = replay(ops, catalog=args.catalog, usage=usage, overrides=list(args.overrides))
+    warn_ignored_usage(args.usage, usage, result.timeline, result.catalog.timezone)
     bills = getattr(result, "bills", None)
     if bills is None:  # a replay without billing: an empty bills.csv
         bills = pd.DataFrame()
@@ -178,30 +201,6 @@ def _run_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# -- sim catalogs --------------------------------------------------------------------------------
-
-
-def _no_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
-
-
-def _run_catalogs(args: argparse.Namespace) -> int:
-    from sim.files.catalogs import available_catalogs, load_catalog
-
-    names = available_catalogs()
-    if not names:
-        _say("no catalogs found (looked in ./scenarios/catalogs and beside the package)")
-        return EXIT_OK
-    width = max(len(n) for n in names)
-    for name in names:
-        try:
-            description = load_catalog(name).description
-        except SimError as exc:
-            description = f"(invalid: {exc})"
-        _say(f"{name:<{width}}  {description}".rstrip())
-    return EXIT_OK
-
-
 # -- the registry and the entry point -------------------------------------------------------------
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (
@@ -215,12 +214,20 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         run=_run_replay,
     ),
     Subcommand("run", cli_run.HELP, cli_run.add_arguments, cli_run.run, cli_run.DESCRIPTION),
+    Subcommand(
+        "backtest",
+        cli_backtest.HELP,
+        cli_backtest.add_arguments,
+        cli_backtest.run,
+        cli_backtest.DESCRIPTION,
+    ),
     *(Subcommand(*entry) for entry in cli_report.SUBCOMMANDS),
     Subcommand(
         "catalogs",
-        help="list the catalogs that --catalog NAME can name",
-        add_arguments=_no_arguments,
-        run=_run_catalogs,
+        cli_catalogs.HELP,
+        cli_catalogs.add_arguments,
+        cli_catalogs.run,
+        cli_catalogs.DESCRIPTION,
     ),
 )
 """Every ``sim`` subcommand, in the order ``sim --help`` lists them."""
