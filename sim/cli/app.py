@@ -150,18 +150,19 @@ def _bill_totals(bills: Any) -> list[str]:
 def _run_replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sim.files.outputs import write_tables
+    from sim.files.outputs import OutputDir
     from sim.replayer import replay
 
     ops = _existing_file(args.ops, "ops log")
     usage = _existing_file(args.usage, "usage file") if args.usage else None
     out = _out_dir(args.out)
-    result = replay(ops, catalog=args.catalog, usage=usage, overrides=list(args.overrides))
-    bills = getattr(result, "bills", None)
-    if bills is None:  # a replay without billing: an empty bills.csv
-        bills = pd.DataFrame()
-    tables = dict(zip(REPLAY_FILES, (result.outcomes, result.timeline, bills), strict=True))
-    write_tables(out, tables)
+    with OutputDir(out) as folder:  # locked first: a second writer is refused before any work
+        result = replay(ops, catalog=args.catalog, usage=usage, overrides=list(args.overrides))
+        bills = getattr(result, "bills", None)
+        if bills is None:  # a replay without billing: an empty bills.csv
+            bills = pd.DataFrame()
+        for name, df in zip(REPLAY_FILES, (result.outcomes, result.timeline, bills), strict=True):
+            folder.write(name, df)
 
     outcomes = result.outcomes
     refused = int((~outcomes["ok"].astype(bool)).sum())
