@@ -313,3 +313,63 @@ def test_readme_python_runs(capsys, monkeypatch, repo_root):
     for block in _readme_blocks(repo_root, "python"):
         exec(compile(block, "README.md", "exec"), {})
     assert "atlas" in capsys.readouterr().out
+
+
+# -- safe text out, Ctrl-C, the lock (issue 14 points 1 and 4) ------------------------------------
+
+
+def test_app_names_that_a_spreadsheet_would_run_are_written_as_text(tmp_path):
+    ops = _log(
+        tmp_path,
+        '2024-01-02T09:00:00,"=HYPERLINK(""http://x"")",create_app,,,,,,,,,',
+        "2024-01-02T09:00:00,@SUM(A1),create_app,,,,,,,,,",
+        "2024-01-02T09:00:00,-2+3,create_app,,,,,,,,,",
+        "2024-01-02T09:00:00,plain,create_app,,,,,,,,,",
+    )
+    out = tmp_path / "out"
+    assert main(["replay", str(ops), "--out", str(out)]) == 0
+    outcomes = pd.read_csv(out / "outcomes.csv", dtype=str, keep_default_na=False)
+    assert list(outcomes["app"]) == ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "'-2+3", "plain"]
+    assert list(outcomes["error_code"]) == ["0"] * 4  # numbers print as they are
+
+
+def test_control_characters_in_an_error_are_escaped_on_one_line(capsys, tmp_path):
+    ops = _log(tmp_path, *GOOD, "2024-01-03T09:00:00,a1,\x1b[2J\u202eevil,,,,,,,,,")
+    err = _fails(capsys, tmp_path, ["replay", str(ops)], "row 3", "\\x1b[2J\\u202eevil")
+    assert "\x1b" not in err and "\u202e" not in err
+
+
+def test_control_characters_on_standard_output_are_escaped(capsys, tmp_path):
+    ops = _log(tmp_path, *GOOD)
+    out = tmp_path / "o\x1b[31mut"
+    assert main(["replay", str(ops), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "o\\x1b[31mut" in text and "\x1b" not in text
+
+
+def test_ctrl_c_is_one_line_exit_130_and_nothing_written(capsys, tmp_path, monkeypatch):
+    import sim.replayer
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.replayer, "replay", interrupted)
+    ops = _log(tmp_path, *GOOD)
+    out = tmp_path / "out"
+    assert main(["replay", str(ops), "--out", str(out)]) == 130
+    assert capsys.readouterr().err == "sim: interrupted; nothing written\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ops.csv"]
+
+
+def test_a_second_replay_into_a_locked_out_is_refused(capsys, tmp_path):
+    import fcntl
+
+    out = tmp_path / "out"
+    ops = _log(tmp_path, *GOOD)
+    with open(tmp_path / ".out.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another sim command writing the same --out
+        assert main(["replay", str(ops), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sim: error: ") and err.count("\n") == 1
+    assert "being written by another sim command" in err
+    assert not out.exists()

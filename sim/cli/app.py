@@ -6,7 +6,9 @@ that declares its arguments and a function that runs it and returns the exit cod
 modules inside the run function so ``sim --help`` stays fast.
 
 Exit codes: 0 success; 2 a usage error (argparse) or any :class:`~sim.errors.SimError`, which
-prints one line ``sim: error: <message>`` on stderr, without a traceback, and writes nothing.
+prints one line ``sim: error: <message>`` on stderr, without a traceback, and writes nothing;
+130 Ctrl-C (``sim: interrupted; nothing written``). Whatever a command prints on standard
+output, and every error line, has its control characters escaped (:mod:`sim.cli.terminal`).
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from typing import Any
 
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
+from sim.cli.terminal import EscapingStream, terminal_text
 from sim.errors import SimError
 
 PROG = "sim"
 EXIT_OK = 0
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 REPLAY_FILES = ("outcomes.csv", "timeline.csv", "bills.csv")
 """What ``sim replay`` writes into ``--out``."""
@@ -249,8 +253,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    stdout = sys.stdout
+    sys.stdout = EscapingStream(stdout)  # type: ignore[assignment]
     try:
         return args._run(args)
     except SimError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(str(exc))
+    except MemoryError:
+        return _fail("out of memory; use a smaller input (or shards on a cluster for a large run)")
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing written", EXIT_INTERRUPTED)
+    finally:
+        sys.stdout = stdout
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> int:
+    """Print ``sim: error: message`` (or ``sim: interrupted...``) as one safe line; ``code``."""
+    prefix = f"{PROG}: " if code == EXIT_INTERRUPTED else f"{PROG}: error: "
+    print(prefix + terminal_text(message, one_line=True), file=sys.stderr)
+    return code
