@@ -373,3 +373,66 @@ def test_a_second_replay_into_a_locked_out_is_refused(capsys, tmp_path):
     assert err.startswith("sim: error: ") and err.count("\n") == 1
     assert "being written by another sim command" in err
     assert not out.exists()
+
+
+# -- bounded input (issue 14 point 3): one line, exit 2, nothing written, promptly ---------------
+
+BOMB = "\n".join(
+    [
+        'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]',
+        *(
+            f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]"
+            for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+    ]
+)  # 9**9 (387 million) strings once every alias is expanded, in 500 bytes
+
+
+def test_a_yaml_alias_bomb_in_a_catalog_is_refused_at_once(capsys, tmp_path):
+    cat = tmp_path / "bomb.yaml"
+    cat.write_text(BOMB + "\n")
+    ops = _log(tmp_path, *GOOD)
+    _fails(capsys, tmp_path, ["replay", str(ops), "--catalog", str(cat)], "bomb.yaml", "aliases")
+
+
+def test_a_yaml_alias_bomb_in_a_scenario_is_refused_at_once(capsys, tmp_path):
+    sc = tmp_path / "bomb-scenario.yaml"
+    sc.write_text(BOMB + "\n")
+    _fails(capsys, tmp_path, ["run", str(sc)], "bomb-scenario.yaml", "100,000 values")
+
+
+def test_a_yaml_alias_bomb_in_set_is_refused_at_once(capsys, tmp_path):
+    value = "[&a [1,1,1,1,1,1,1,1,1,1]" + ", &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]" * 1
+    value += "".join(
+        f", &{n} [{','.join([f'*{p}'] * 10)}]" for p, n in zip("bcdef", "cdefg", strict=True)
+    )
+    ops = _log(tmp_path, *GOOD)
+    _fails(capsys, tmp_path, ["replay", str(ops), "--set", f"x={value}]"], "refused", "aliases")
+
+
+def test_deeply_nested_set_value_is_refused(capsys, tmp_path):
+    ops = _log(tmp_path, *GOOD)
+    argv = ["replay", str(ops), "--set", "x=" + "[" * 5000 + "]" * 5000]
+    _fails(capsys, tmp_path, argv, "nested too deeply")
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("start=9999-12-01", ("field 'start'", "9999-12-01", "2000-01-01 to 2200-01-01")),
+        ("start=1999-12-01", ("field 'start'", "1999-12-01", "outside")),
+        ("horizon_months=1000", ("horizon_months",)),
+        ("population.social.count=1000000000", ("estimated", "memory", "shards run on a cluster")),
+        ("population.social.count=200000000", ("estimated",)),
+    ],
+)
+def test_run_input_out_of_range(capsys, tmp_path, override, expected):
+    _fails(capsys, tmp_path, ["run", "baseline", "--set", override], *expected)
+
+
+def test_a_count_above_its_bound_is_refused(capsys, tmp_path, monkeypatch):
+    from sim.files import bounds
+
+    monkeypatch.setattr(bounds, "machine_memory_bytes", lambda: 1 << 62)
+    argv = ["run", "baseline", "--set", "population.social.count=100000001"]
+    _fails(capsys, tmp_path, argv, "population.social.count", "100,000,000")
