@@ -14,16 +14,19 @@ the engine's ``invalid_option``, not a malformed log.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sim.core.catalog import GROUP_TYPES
 from sim.errors import InputError
+from sim.files import bounds
+from sim.files.fastcsv import read_csv_fast
 
 CONSOLE_OPS = ("create_app", "upgrade", "reconfigure", "downgrade", "buy_prepaid", "deactivate")
 GROUP_OPS = ("register_user", "create_group", "join_group", "leave_group", "dissolve_group")
@@ -56,7 +59,8 @@ REQUIRED_BY_OP: dict[str, tuple[str, ...]] = {
     "dissolve_group": ("group",),
 }
 
-_OFFSET = re.compile(r"\d\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+_OFFSET = r"\d\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"
+"""A time that ends in a UTC offset (matched case-blind, by Arrow's RE2, in one pass)."""
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -84,7 +88,9 @@ def read_table(source: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFra
         if suffix == ".parquet":
             df = pd.read_parquet(path)
         elif suffix in (".csv", ".txt"):
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            df = read_csv_fast(path)
+            if df is None:  # a file only pandas' reader reads as the rule says
+                df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
         else:
             raise InputError(
                 f"{name}: unsupported {what} file type {suffix!r}; expected .csv or .parquet"
@@ -116,10 +122,11 @@ def parse_times(series: pd.Series, tz: dt.tzinfo, source: str, column: str = "ti
     """A time column -> int64 ns since the epoch. Text is ISO 8601, and text without an offset
     (like a naive datetime column) is in ``tz``. Raises InputError naming the first bad row."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        times = series if series.dt.tz is not None else _localize(series, tz, source, column)
-        if times.isna().any():
-            i = _first(times.isna())
+        i = _first(series.isna())
+        if i is not None:
             raise InputError(f"{_where(source, i)}: column '{column}' is empty; expected a time")
+        _check_range(series, source, column)
+        times = series if series.dt.tz is not None else _localize(series, tz, source, column)
         return times.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
     texts = _clean(series)
     empty = _first(texts == "")
@@ -128,7 +135,9 @@ def parse_times(series: pd.Series, tz: dt.tzinfo, source: str, column: str = "ti
             f"{_where(source, empty)}: column '{column}' is empty; expected an ISO 8601 time"
         )
     out = np.zeros(len(texts), dtype="int64")
-    aware = texts.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool)
+    arr = pa.array(texts, type=pa.large_string())
+    aware = pc.match_substring_regex(arr, _OFFSET, ignore_case=True)
+    aware = aware.to_numpy(zero_copy_only=False).astype(bool)
     for mask, utc in ((aware, True), (~aware, False)):
         idx = np.flatnonzero(mask)
         if not len(idx):
@@ -142,10 +151,30 @@ def parse_times(series: pd.Series, tz: dt.tzinfo, source: str, column: str = "ti
                 f"{_where(source, i)}: column '{column}': cannot parse {texts.iloc[i]!r} as "
                 "an ISO 8601 time (e.g. 2024-01-10T09:00:00 or 2024-01-10T09:00:00+08:00)"
             )
+        _check_range(parsed, source, column, idx)
         if not utc:
             parsed = _localize(parsed, tz, source, column, idx)
         out[idx] = parsed.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
     return out
+
+
+def _check_range(
+    times: pd.Series, source: str, column: str, rows: np.ndarray | None = None
+) -> None:
+    """Times (naive: wall clock; aware: any zone) must lie in the documented range
+    (:mod:`sim.files.bounds`), checked before any conversion that could overflow."""
+    if times.dt.tz is not None:
+        lo = pd.Timestamp(bounds.EARLIEST).tz_localize("UTC")
+        hi = pd.Timestamp(bounds.LATEST).tz_localize("UTC")
+    else:
+        lo, hi = pd.Timestamp(bounds.EARLIEST), pd.Timestamp(bounds.LATEST)
+    bad = _first(((times < lo) | (times >= hi)).to_numpy(dtype=bool))
+    if bad is not None:
+        row = bad if rows is None else int(rows[bad])
+        raise InputError(
+            f"{_where(source, row)}: column '{column}': {times.iloc[bad]} is outside "
+            f"{bounds.date_range_text()}"
+        )
 
 
 def _localize(
@@ -250,9 +279,10 @@ def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
     for c in ("groups_per_user", "members_per_group", "months"):
         cols[c] = _sparse(text[c], lambda v, i, c=c: _parse_int(v, name, i, c))
     for i, m in enumerate(cols["months"]):
-        if m is not None and m < 1:
+        if m is not None and not 1 <= m <= bounds.MONTHS_MAX:
             raise InputError(
-                f"{_where(name, i)}: column 'months': {m} is not a positive number of months"
+                f"{_where(name, i)}: column 'months': {m} is not a number of months from 1 "
+                f"to {bounds.MONTHS_MAX}"
             )
     cols["members"] = _sparse(
         text["members"], lambda v, i: tuple(u.strip() for u in v.split(";") if u.strip())
@@ -281,6 +311,7 @@ def read_usage(source: str | Path | pd.DataFrame) -> pd.DataFrame:
             f"{_where(name, i)}: column 'date': cannot parse {raw['date'].iloc[i]!r} "
             "as a date (YYYY-MM-DD)"
         )
+    _check_range(dates, name, "date")
     out["date"] = dates.dt.strftime("%Y-%m-%d")
     for c in ("dau", "groups"):
         values = pd.to_numeric(raw[c], errors="coerce")

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from sim.errors import SimError
 from sim.files import folders
 from sim.files.csvrule import format_timestamp, safe_cell, to_csv_frame
+from sim.files.fastcsv import write_csv_fast
 
 __all__ = [
     "OutputDir",
@@ -48,7 +49,8 @@ __all__ = [
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    to_csv_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    if not write_csv_fast(df, path):  # through Arrow when it gives pandas' bytes, else pandas
+        to_csv_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
