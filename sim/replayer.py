@@ -58,10 +58,14 @@ class ReplayResult:
     catalog: Catalog
 
 
-def _ids(values: list[Any], order: np.ndarray) -> tuple[list[int], np.ndarray]:
+def _ids(log: OpsLog, column: str, order: np.ndarray) -> tuple[list[int], np.ndarray]:
     """Names as small ints, in time order, and the names by int (the engine only hashes and
-    compares ids: ints are about a fifth faster than strings, benchmarks/bench_replay.py)."""
-    codes, names = pd.factorize(pd.Series(values, dtype=object))
+    compares ids: ints are about a fifth faster than strings, benchmarks/bench_replay.py).
+    Factorised from the log's Arrow text where it has it, else from the parsed values."""
+    values = log.text.get(column)
+    if values is None:
+        values = pd.Series(log.columns[column], dtype=object)
+    codes, names = pd.factorize(values)
     return codes[order].tolist(), np.asarray(names, dtype=object)
 
 
@@ -76,9 +80,9 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
     n = len(order)
     outs: list[tuple[int, str, str]] = [OK] * n
     created: set[tuple[int, int]] = set()
-    apps, app_names = _ids(c["app"], order)
-    groups, _ = _ids(c["group"], order)
-    users, user_names = _ids(c["user"], order)
+    apps, app_names = _ids(log, "app", order)
+    groups, _ = _ids(log, "group", order)
+    users, user_names = _ids(log, "user", order)
     user_id = {name: k for k, name in enumerate(user_names.tolist())}
 
     def members(i: int) -> tuple[int, ...]:
@@ -92,7 +96,7 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
     rows = zip(
         order.tolist(),
         log.t_ns[order].tolist(),
-        pd.Index(OPS).get_indexer(pd.Series(c["op"], dtype=object))[order].tolist(),
+        _op_codes(log)[order].tolist(),
         apps,
         users,
         groups,
@@ -120,6 +124,12 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
     reasons = [o[1] for o in outs]
     notes = [o[2] for o in outs]
     return codes, reasons, notes, app_names
+
+
+def _op_codes(log: OpsLog) -> np.ndarray:
+    if log.op_code is not None:
+        return log.op_code
+    return pd.Index(OPS).get_indexer(pd.Series(log.columns["op"], dtype=object))
 
 
 def _console(
@@ -168,7 +178,7 @@ def timeline_frame(rows: list[tuple[Any, ...]], catalog: Catalog) -> pd.DataFram
 
 def _purchases(log: OpsLog, ok: np.ndarray, catalog: Catalog) -> pd.DataFrame:
     c = log.columns
-    bought = (pd.Series(c["op"], dtype=object) == "buy_prepaid").to_numpy() & ok
+    bought = (_op_codes(log) == OPS.index("buy_prepaid")) & ok
     idx = np.flatnonzero(bought).tolist()
     if not idx:
         return pd.DataFrame({k: pd.Series(dtype=object) for k in PURCHASE_COLUMNS})

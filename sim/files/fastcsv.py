@@ -25,16 +25,25 @@ from sim.files.csvrule import safe_cell
 
 __all__ = ["read_csv_fast", "write_csv_fast"]
 
-_PANDAS_ONLY = (b'"', b"\x00", b", ", b",\t", b"\n ", b"\n\t")
-"""Bytes where pandas' reading and Arrow's could differ (quotes, skipped initial space)."""
+_PANDAS_ONLY = (b'"', b"\x00")
+"""Bytes where pandas' reading and Arrow's could differ (quoting, NUL)."""
 
 
 def _pandas_only(data: bytes) -> bool:
     """Whether ``data`` holds something only pandas' reader reads as the rule says (each test
-    a memchr-speed scan: a Python regex over the file costs seconds per million lines)."""
-    if data[:1] in (b" ", b"\t") or any(b in data for b in _PANDAS_ONLY):
+    a memchr-speed scan: a Python regex over the file costs seconds per million lines). A space
+    or tab at the start of a field (pandas skips it) is looked for in the parsed columns."""
+    if any(b in data for b in _PANDAS_ONLY):
         return True
     return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")  # a lone CR
+
+
+def _initial_space(table: pa.Table) -> bool:
+    """Whether a field of ``table`` starts with a space or a tab (pandas would skip it)."""
+    return any(
+        pc.any(pc.match_substring_regex(col, r"^[ \t]")).as_py() for col in table.columns
+    ) or any(name[:1] in (" ", "\t") for name in table.column_names)
+
 
 _FORMULA = r"^[=+\-@\t\r]"
 """A cell a spreadsheet would run (:func:`sim.files.csvrule.safe_cell` decides exactly)."""
@@ -66,7 +75,7 @@ def read_csv_fast(path: Path) -> pd.DataFrame | None:
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if table.column_names != names:
+    if table.column_names != names or _initial_space(table):
         return None
     return table.to_pandas(types_mapper={pa.string(): _STRINGS}.get)
 

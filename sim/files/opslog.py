@@ -14,7 +14,7 @@ the engine's ``invalid_option``, not a malformed log.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,8 @@ class OpsLog:
     source: str
     t_ns: np.ndarray  # int64 ns since epoch
     columns: dict[str, list[Any]]  # parsed values per column (None where empty)
+    op_code: np.ndarray | None = None  # index of each row's op in OPS
+    text: dict[str, pd.Series] = field(default_factory=dict)  # stripped text per column
 
 
 def read_table(source: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
@@ -107,6 +109,17 @@ def _clean(series: pd.Series) -> pd.Series:
     """Values as stripped text, ``""`` where empty or missing (vectorised, pandas' string dtype:
     comparisons run in Arrow, and ``tolist()`` gives Python strings)."""
     return series.astype("string").str.strip().fillna("")
+
+
+def _index_in(texts: pd.Series, names: tuple[str, ...]) -> np.ndarray:
+    """Each text's position in ``names``, -1 where it is not one (in Arrow, one pass)."""
+    found = pc.index_in(pa.array(texts, type=pa.large_string()), value_set=pa.array(names))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _is_empty(texts: pd.Series) -> np.ndarray:
+    """Where a cleaned text column is empty, as a numpy bool array (without an object detour)."""
+    return (texts == "").to_numpy(dtype=bool, na_value=False)
 
 
 def _where(source: str, row: int) -> str:
@@ -217,9 +230,42 @@ def _parse_int(v: str, source: str, row: int, column: str) -> int:
 def _sparse(texts: pd.Series, parse: Any) -> list[Any]:
     """Parse only the non-empty cells of a mostly empty column; None elsewhere."""
     out: list[Any] = [None] * len(texts)
-    for i in np.flatnonzero((texts != "").to_numpy()).tolist():
+    for i in np.flatnonzero(~_is_empty(texts)).tolist():
         out[i] = parse(texts.iat[i], i)
     return out
+
+
+def _problems(
+    text: dict[str, pd.Series], op_code: np.ndarray, empty: dict[str, np.ndarray], have: set[str]
+) -> list[tuple[int, str]]:
+    """The first row of each kind of malformed row, as (row, message)."""
+    op = text["op"]
+    problems: list[tuple[int, str]] = []
+    i = _first(op_code < 0)
+    if i is not None:
+        problems.append(
+            (i, f"column 'op': unknown op {op.iat[i]!r}; expected one of {', '.join(OPS)}")
+        )
+    i = _first(empty["app"])
+    if i is not None:
+        problems.append((i, "column 'app' is empty"))
+    for k, name_op in enumerate(OPS):
+        for c in REQUIRED_BY_OP[name_op]:
+            i = _first((op_code == k) & empty[c])
+            if i is not None:
+                absent = "" if c in have else " (the log has no such column)"
+                problems.append((i, f"op {name_op} needs column '{c}'{absent}"))
+    gt = text["group_type"]
+    gt_code = _index_in(gt, GROUP_TYPES)
+    i = _first((op_code == OPS.index("create_group")) & ~empty["group_type"] & (gt_code < 0))
+    if i is not None:
+        problems.append(
+            (
+                i,
+                f"column 'group_type': unknown group type {gt.iat[i]!r}; expected one of {', '.join(GROUP_TYPES)}",
+            )
+        )
+    return problems
 
 
 def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
@@ -237,35 +283,9 @@ def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
     for c in OPTIONAL_COLUMNS:
         text[c] = _clean(raw[c]) if c in raw.columns else empty
     op = text["op"]
-    op_code = pd.Index(OPS).get_indexer(op)  # -1: not an op
-    empty = {
-        c: (text[c] == "").to_numpy() for c in ("app", "user", "group", "group_type", "edition")
-    }
-    problems: list[tuple[int, str]] = []
-    i = _first(op_code < 0)
-    if i is not None:
-        problems.append(
-            (i, f"column 'op': unknown op {op.iat[i]!r}; expected one of {', '.join(OPS)}")
-        )
-    i = _first(empty["app"])
-    if i is not None:
-        problems.append((i, "column 'app' is empty"))
-    for k, name_op in enumerate(OPS):
-        for c in REQUIRED_BY_OP[name_op]:
-            i = _first((op_code == k) & empty[c])
-            if i is not None:
-                have = "" if c in raw.columns else " (the log has no such column)"
-                problems.append((i, f"op {name_op} needs column '{c}'{have}"))
-    gt = text["group_type"]
-    gt_code = pd.Index(GROUP_TYPES).get_indexer(gt)
-    i = _first((op_code == OPS.index("create_group")) & ~empty["group_type"] & (gt_code < 0))
-    if i is not None:
-        problems.append(
-            (
-                i,
-                f"column 'group_type': unknown group type {gt.iat[i]!r}; expected one of {', '.join(GROUP_TYPES)}",
-            )
-        )
+    op_code = _index_in(op, OPS)  # -1: not an op
+    empty = {c: _is_empty(text[c]) for c in ("app", "user", "group", "group_type", "edition")}
+    problems = _problems(text, op_code, empty, set(raw.columns))
     if problems:
         row, msg = min(problems)
         raise InputError(f"{_where(name, row)}: {msg}")
@@ -289,7 +309,8 @@ def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
     )
     cols["members"] = [m or () for m in cols["members"]]
     t_ns = parse_times(raw["time"], tz, name)
-    return OpsLog(raw=raw, source=name, t_ns=t_ns, columns=cols)
+    keys = {c: text[c] for c in ("app", "user", "group")}
+    return OpsLog(raw=raw, source=name, t_ns=t_ns, columns=cols, op_code=op_code, text=keys)
 
 
 def read_usage(source: str | Path | pd.DataFrame) -> pd.DataFrame:
