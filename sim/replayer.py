@@ -85,7 +85,7 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
     users, user_names = _ids(log, "user", order)
     user_id = {name: k for k, name in enumerate(user_names.tolist())}
 
-    def members(i: int) -> tuple[int, ...]:
+    def members(i: int) -> tuple[Any, ...]:  # user ids (ints), as the engine hashes them
         names = c["members"][i]
         return tuple(user_id.setdefault(m, len(user_id)) for m in names) if names else ()
 
