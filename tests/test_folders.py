@@ -222,3 +222,12 @@ def test_the_current_directory_is_refused(tmp_path, monkeypatch):
     with pytest.raises(SimError, match="current directory"):
         write_tables(".", {"a.csv": _df()})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_report_writers_leftovers_do_not_block_a_rerun(tmp_path):
+    out, _ = _old(tmp_path)
+    (out / "report").mkdir()
+    (out / "report" / ".report.html.0123.tmp").write_text("half")
+    (out / "report" / ".tables.lock").write_text("")
+    write_tables(out, {"a.csv": _df()})
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv"]

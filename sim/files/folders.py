@@ -77,14 +77,19 @@ def check_replaceable(target: Path, shown: str) -> None:
     for root, dirs, files in os.walk(target):
         for name in (*files, *dirs):
             path = Path(root) / name
-            ours = name in dirs and not path.is_symlink()
-            ours = ours or (path.suffix in OUTPUT_SUFFIXES and not path.is_symlink())
+            ours = name in dirs or path.suffix in OUTPUT_SUFFIXES or _leftover(name)
+            ours = ours and not path.is_symlink()
             if not ours:
                 raise SimError(
                     f"output directory {shown!r} holds {str(path.relative_to(target))!r}, "
                     "which sim did not write; the folder is replaced whole, so give a new or "
                     "empty folder (or move that file away)"
                 )
+
+
+def _leftover(name: str) -> bool:
+    """A lock or temporary file sim itself leaves while writing (``.x.lock``, ``.x.….tmp``)."""
+    return name.startswith(".") and name.endswith((".lock", ".tmp"))
 
 
 class FolderLock:
