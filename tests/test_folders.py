@@ -231,3 +231,22 @@ def test_a_killed_report_writers_leftovers_do_not_block_a_rerun(tmp_path):
     (out / "report" / ".tables.lock").write_text("")
     write_tables(out, {"a.csv": _df()})
     assert sorted(p.name for p in out.iterdir()) == ["a.csv"]
+
+
+def test_a_run_folder_is_one_set_summary_included(tmp_path, monkeypatch):
+    from test_model import tiny
+
+    from sim.model.runner import TABLES, run_and_write
+
+    out = tmp_path / "run"
+    _, paths = run_and_write(tiny(horizon_months=1), out, workers=1)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{t}.parquet" for t in TABLES] + ["summary.json"]
+    )
+    assert [p.name for p in paths][-1] == "summary.json"
+    before = _snapshot(out)
+    monkeypatch.setitem(outputs.WRITERS, ".json", _enospc)  # the disk fills at summary.json
+    with pytest.raises(SimError, match="No space left on device"):
+        run_and_write(tiny(horizon_months=2), out, workers=1)
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
