@@ -436,3 +436,15 @@ def test_a_count_above_its_bound_is_refused(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(bounds, "machine_memory_bytes", lambda: 1 << 62)
     argv = ["run", "baseline", "--set", "population.social.count=100000001"]
     _fails(capsys, tmp_path, argv, "population.social.count", "100,000,000")
+
+
+@pytest.mark.parametrize(
+    "bad_row, expected",
+    [
+        ("9999-01-01T09:00:00,a1,create_app,,,,,,,,,", ("row 3", "'time'", "outside 2000-01-01")),
+        ("2024-01-03T09:00:00,a1,buy_prepaid,,,,,Pro,,,,3000", ("row 3", "'months'", "1 to 120")),
+    ],
+)
+def test_replay_input_out_of_range(capsys, tmp_path, bad_row, expected):
+    ops = _log(tmp_path, *GOOD, bad_row)
+    _fails(capsys, tmp_path, ["replay", str(ops)], str(ops), *expected)
