@@ -104,7 +104,11 @@ def _say(text: str = "") -> None:
 def _replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ops", metavar="OPS", help="operations log, .csv or .parquet")
     parser.add_argument(
-        "--out", metavar="DIR", required=True, help="directory to write the tables into"
+        "--out",
+        metavar="DIR",
+        required=True,
+        help="directory to write the tables into (replaced whole, all or nothing, locked "
+        "while written: README 'Outputs')",
     )
     _add_catalog_arguments(parser)
     parser.add_argument(
