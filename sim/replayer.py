@@ -61,11 +61,8 @@ class ReplayResult:
 def _ids(log: OpsLog, column: str, order: np.ndarray) -> tuple[list[int], np.ndarray]:
     """Names as small ints, in time order, and the names by int (the engine only hashes and
     compares ids: ints are about a fifth faster than strings, benchmarks/bench_replay.py).
-    Factorised from the log's Arrow text where it has it, else from the parsed values."""
-    values = log.text.get(column)
-    if values is None:
-        values = pd.Series(log.columns[column], dtype=object)
-    codes, names = pd.factorize(values)
+    Factorised from the log's Arrow text."""
+    codes, names = pd.factorize(log.text[column])
     return codes[order].tolist(), np.asarray(names, dtype=object)
 
 
@@ -96,7 +93,7 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
     rows = zip(
         order.tolist(),
         log.t_ns[order].tolist(),
-        _op_codes(log)[order].tolist(),
+        log.op_code[order].tolist(),
         apps,
         users,
         groups,
@@ -126,12 +123,6 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
     return codes, reasons, notes, app_names
 
 
-def _op_codes(log: OpsLog) -> np.ndarray:
-    if log.op_code is not None:
-        return log.op_code
-    return pd.Index(OPS).get_indexer(pd.Series(log.columns["op"], dtype=object))
-
-
 def _console(
     engine: Engine, op: str, t: int, app: str, c: dict[str, list[Any]], i: int
 ) -> tuple[int, str, str]:
@@ -151,8 +142,8 @@ def _console(
 
 def _never_created(log: OpsLog, i: int) -> None:
     raise InputError(
-        f"{log.source}: row {i + 1}: op {log.columns['op'][i]} on group "
-        f"{log.columns['group'][i]!r} of app {log.columns['app'][i]!r}, which no earlier "
+        f"{log.source}: row {i + 1}: op {log.text['op'].iat[i]} on group "
+        f"{log.text['group'].iat[i]!r} of app {log.text['app'].iat[i]!r}, which no earlier "
         "create_group row creates; expected a create_group row for it before"
     )
 
@@ -178,13 +169,13 @@ def timeline_frame(rows: list[tuple[Any, ...]], catalog: Catalog) -> pd.DataFram
 
 def _purchases(log: OpsLog, ok: np.ndarray, catalog: Catalog) -> pd.DataFrame:
     c = log.columns
-    bought = (_op_codes(log) == OPS.index("buy_prepaid")) & ok
+    bought = (log.op_code == OPS.index("buy_prepaid")) & ok
     idx = np.flatnonzero(bought).tolist()
     if not idx:
         return pd.DataFrame({k: pd.Series(dtype=object) for k in PURCHASE_COLUMNS})
     df = pd.DataFrame(
         {
-            "app": [c["app"][i] for i in idx],
+            "app": log.text["app"].take(idx).tolist(),
             "time": _to_local([int(log.t_ns[i]) for i in idx], catalog.timezone),
             "edition": [c["edition"][i] for i in idx],
             "months": [c["months"][i] or 1 for i in idx],

@@ -14,7 +14,7 @@ the engine's ``invalid_option``, not a malformed log.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,14 +67,18 @@ _FALSE = {"false", "0", "no", "n", "f"}
 
 @dataclass(frozen=True)
 class OpsLog:
-    """A validated operations log: the rows as given (``raw``) and parsed columns, in file order."""
+    """A validated operations log, in file order: the rows as given (``raw``), the ids as
+    stripped text (``text``: ``app``, ``op``, ``user``, ``group``; Arrow-backed, so they
+    factorise without a Python list), each row's op as its index in :data:`OPS`
+    (``op_code``), and the other columns parsed (``columns``: Python values, None where
+    empty)."""
 
     raw: pd.DataFrame
     source: str
     t_ns: np.ndarray  # int64 ns since epoch
-    columns: dict[str, list[Any]]  # parsed values per column (None where empty)
-    op_code: np.ndarray | None = None  # index of each row's op in OPS
-    text: dict[str, pd.Series] = field(default_factory=dict)  # stripped text per column
+    columns: dict[str, list[Any]]
+    op_code: np.ndarray
+    text: dict[str, pd.Series]
 
 
 def read_table(source: str | Path | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
@@ -289,9 +293,7 @@ def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
     if problems:
         row, msg = min(problems)
         raise InputError(f"{_where(name, row)}: {msg}")
-    cols: dict[str, list[Any]] = {
-        c: text[c].tolist() for c in ("app", "op", "user", "group", "group_type", "edition")
-    }
+    cols: dict[str, list[Any]] = {c: text[c].tolist() for c in ("group_type", "edition")}
     cols["edition"] = [e or None for e in cols["edition"]]
     cols["live_unlimited"] = _sparse(
         text["live_unlimited"], lambda v, i: _parse_bool(v, name, i, "live_unlimited")
@@ -309,7 +311,7 @@ def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
     )
     cols["members"] = [m or () for m in cols["members"]]
     t_ns = parse_times(raw["time"], tz, name)
-    keys = {c: text[c] for c in ("app", "user", "group")}
+    keys = {c: text[c] for c in ("app", "op", "user", "group")}
     return OpsLog(raw=raw, source=name, t_ns=t_ns, columns=cols, op_code=op_code, text=keys)
 
 
