@@ -57,7 +57,8 @@ def read_csv_fast(path: Path) -> pd.DataFrame | None:
     data = path.read_bytes()
     if not data or _pandas_only(data):
         return None
-    header = data.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
+    end = data.find(b"\n")
+    header = data[: end if end >= 0 else len(data)].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
     try:
         names = header.decode("utf-8").split(",")
     except UnicodeDecodeError:

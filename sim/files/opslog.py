@@ -282,7 +282,8 @@ def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
             "log needs time, app, op (and user, group, group_type, members, edition, "
             "live_unlimited, groups_per_user, members_per_group, months as ops need them)"
         )
-    empty = pd.Series([""] * len(raw), index=raw.index, dtype="string")
+    none = pa.repeat(pa.scalar("", pa.large_string()), len(raw))  # an absent column
+    empty = pd.Series(pd.arrays.ArrowStringArray(none), index=raw.index)
     text = {c: _clean(raw[c]) for c in ("app", "op")}
     for c in OPTIONAL_COLUMNS:
         text[c] = _clean(raw[c]) if c in raw.columns else empty
