@@ -56,12 +56,24 @@ def test_disk_full_in_the_writer_leaves_the_old_folder(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-@pytest.mark.parametrize("step", ["fsync_tree", "swap_in", "_exchange"])
-def test_a_failure_at_each_later_step_leaves_the_old_folder(tmp_path, monkeypatch, step):
+@pytest.mark.parametrize(
+    "step", ["new_temp", "remove_leftovers", "fsync_tree", "swap_in", "_exchange"]
+)
+def test_a_failure_at_each_step_leaves_the_old_folder(tmp_path, monkeypatch, step):
     out, before = _old(tmp_path)
     monkeypatch.setattr(folders, step, _enospc)
     with pytest.raises(SimError, match="No space left on device"):
         write_tables(out, {"a.csv": _df(9), "summary.json": {"seed": 2}})
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_sink_failing_at_its_footer_leaves_the_old_folder(tmp_path, monkeypatch):
+    out, before = _old(tmp_path)
+    monkeypatch.setattr(outputs.ParquetSink, "close", _enospc)
+    with pytest.raises(SimError, match="No space left on device"), OutputDir(out) as folder:
+        folder.sink("big.parquet").write(_df(5))
+        folder.write("summary.json", {"seed": 2})
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
