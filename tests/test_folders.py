@@ -262,3 +262,15 @@ def test_a_run_folder_is_one_set_summary_included(tmp_path, monkeypatch):
         run_and_write(tiny(horizon_months=2), out, workers=1)
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_leftovers_of_a_folder_whose_name_looks_like_one_are_told_apart(tmp_path):
+    out = tmp_path / "x.old-0123456789abcdef"
+    write_tables(out, {"a.csv": _df()})
+    other = tmp_path / ".x.old-0123456789abcdef.tmp-0123456789abcdef"  # out's own leftover
+    unrelated = tmp_path / ".x.tmp-0123456789abcdef"  # a leftover of a folder named x
+    other.mkdir()
+    unrelated.mkdir()
+    write_tables(out, {"b.csv": _df()})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [unrelated.name, out.name]
+    assert sorted(p.name for p in out.iterdir()) == ["b.csv"]

@@ -138,10 +138,9 @@ def remove_leftovers(target: Path) -> None:
     """Remove what a killed writer of ``target`` left (call with the lock held); a previous
     folder moved aside by a cut-short swap is put back when no folder took its place."""
     pattern = _leftovers(target.name)
-    found = sorted(
-        p for p in target.parent.iterdir() if pattern.fullmatch(p.name) and not p.is_symlink()
-    )
-    olds = [p for p in found if ".old-" in p.name]
+    kinds = {p: pattern.fullmatch(p.name) for p in target.parent.iterdir() if not p.is_symlink()}
+    found = sorted(p for p, m in kinds.items() if m is not None)
+    olds = [p for p in found if (m := kinds[p]) is not None and m.group(1) == "old"]
     if olds and not os.path.lexists(target):
         os.rename(olds[-1], target)
         found.remove(olds[-1])
