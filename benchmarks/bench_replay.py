@@ -1,26 +1,38 @@
-"""Replay throughput: one million group operations through the rules engine.
+"""Replay throughput: one million group operations through the rules engine, end to end.
 
-Prints operations per second for each stage (reading and validating the log, deciding every
-operation, building the tables and bills) and for the whole ``sim.replay`` call, from a
-DataFrame and from a Parquet file; the issue's target is above 200,000 operations per second.
-The engine alone on the same operations, called directly, is the in-process reference.
+First the issue-14 measure: the wall time of ``sim replay LOG.csv --out DIR`` run as a command
+(a fresh interpreter: imports, reading, validating, deciding, billing, writing the folder)
+against the I/O floor measured in the same run — pyarrow reading the log and writing it back
+(``pyarrow.csv.read_csv`` + ``write_csv``, best of three). With ``--reference PATH`` another
+``sim`` executable (say the main branch's, ``/work/main/.venv/bin/sim``) is timed on the same
+log and its outputs compared byte for byte (sha256) with this one's.
+
+Then operations per second for each stage in this process (reading and validating the log,
+deciding every operation, the whole ``sim.replay`` call from a DataFrame and from Parquet).
 
     .venv/bin/python benchmarks/bench_replay.py [--ops 1000000] [--apps 500] [--seed 1]
+        [--reference /work/main/.venv/bin/sim] [--skip-stages]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from subprocess import DEVNULL
 
 import numpy as np
 import pandas as pd
+import pyarrow.csv as pacsv
 
 import sim
 from sim.files.catalogs import load_catalog
 from sim.files.opslog import read_ops
+from sim.files.outputs import write_table
 from sim.replayer import _run
 from sim.rules.engine import Engine
 
@@ -79,17 +91,63 @@ def generate(n_ops: int, n_apps: int, seed: int) -> pd.DataFrame:
     return ops
 
 
+def io_floor(path: Path, out: Path, repeat: int = 3) -> float:
+    """Seconds for pyarrow to read the log and write it back (best of ``repeat``)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        pacsv.write_csv(pacsv.read_csv(path), out)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def cli_seconds(command: list[str], log: Path, out: Path) -> float:
+    """Wall seconds of ``COMMAND replay LOG --out OUT`` as a fresh process."""
+    t0 = time.perf_counter()
+    subprocess.run([*command, "replay", str(log), "--out", str(out)], check=True, stdout=DEVNULL)
+    return time.perf_counter() - t0
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def end_to_end(ops: pd.DataFrame, reference: str | None) -> None:
+    """The CLI against the I/O floor, measured in this run (and a reference CLI if given)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "ops.csv"
+        write_table(log, ops)
+        mb = log.stat().st_size / 1e6
+        floor = io_floor(log, Path(tmp) / "floor.csv")
+        ours = cli_seconds([sys.executable, "-m", "sim"], log, Path(tmp) / "ours")
+        print(f"log: {len(ops):,} operations, {mb:.1f} MB of CSV")
+        print(f"{'end to end':<44}{'seconds':>9}{'x floor':>10}")
+        print(f"{'I/O floor (pyarrow read_csv + write_csv)':<44}{floor:>9.2f}{1:>10.1f}")
+        print(f"{'sim replay (this tree), as a command':<44}{ours:>9.2f}{ours / floor:>10.1f}")
+        if reference:
+            ref = cli_seconds([reference], log, Path(tmp) / "ref")
+            print(f"{'sim replay (--reference), as a command':<44}{ref:>9.2f}{ref / floor:>10.1f}")
+            same = digests(Path(tmp) / "ours") == digests(Path(tmp) / "ref")
+            print(f"outputs byte-identical to the reference's (sha256): {'yes' if same else 'NO'}")
+        print("bar: 10x the floor; target: 5x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=1_000_000)
     parser.add_argument("--apps", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reference", default=None, help="another sim executable to time")
+    parser.add_argument("--skip-stages", action="store_true", help="only the end-to-end part")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     ops = generate(args.ops, args.apps, args.seed)
     n = len(ops)
     print(f"generated {n:,} operations ({args.apps} apps) in {time.perf_counter() - t0:.1f} s")
+    end_to_end(ops, args.reference)
+    if args.skip_stages:
+        return
     catalog = load_catalog()
 
     t0 = time.perf_counter()

@@ -41,10 +41,11 @@ class ReplayResult:
     catalog: Catalog
 
 
-def _ids(values: list[Any], order: np.ndarray) -> tuple[list[int], np.ndarray]:
+def _ids(log: OpsLog, column: str, order: np.ndarray) -> tuple[list[int], np.ndarray]:
     """Names as small ints, in time order, and the names by int (the engine only hashes and
-    compares ids: ints are about a fifth faster than strings, benchmarks/bench_replay.py)."""
-    codes, names = pd.factorize(pd.Series(values, dtype=object))
+    compares ids: ints are about a fifth faster than strings, benchmarks/bench_replay.py).
+    Factorised from the log's Arrow text."""
+    codes, names = pd.factorize(log.text[column])
     return codes[order].tolist(), np.asarray(names, dtype=object)
 
 
@@ -59,12 +60,12 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
     n = len(order)
     outs: list[tuple[int, str, str]] = [OK] * n
     created: set[tuple[int, int]] = set()
-    apps, app_names = _ids(c["app"], order)
-    groups, _ = _ids(c["group"], order)
-    users, user_names = _ids(c["user"], order)
+    apps, app_names = _ids(log, "app", order)
+    groups, _ = _ids(log, "group", order)
+    users, user_names = _ids(log, "user", order)
     user_id = {name: k for k, name in enumerate(user_names.tolist())}
 
-    def members(i: int) -> tuple[Any, ...]:  # user ids, as the apps, users and groups here
+    def members(i: int) -> tuple[Any, ...]:  # user ids (ints), as the engine hashes them
         names = c["members"][i]
         return tuple(user_id.setdefault(m, len(user_id)) for m in names) if names else ()
 
@@ -75,7 +76,7 @@ def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], 
     rows = zip(
         order.tolist(),
         log.t_ns[order].tolist(),
-        pd.Index(OPS).get_indexer(pd.Series(c["op"], dtype=object))[order].tolist(),
+        log.op_code[order].tolist(),
         apps,
         users,
         groups,
@@ -124,21 +125,21 @@ def _console(
 
 def _never_created(log: OpsLog, i: int) -> None:
     raise InputError(
-        f"{log.source}: row {i + 1}: op {log.columns['op'][i]} on group "
-        f"{log.columns['group'][i]!r} of app {log.columns['app'][i]!r}, which no earlier "
+        f"{log.source}: row {i + 1}: op {log.text['op'].iat[i]} on group "
+        f"{log.text['group'].iat[i]!r} of app {log.text['app'].iat[i]!r}, which no earlier "
         "create_group row creates; expected a create_group row for it before"
     )
 
 
 def _purchases(log: OpsLog, ok: np.ndarray, catalog: Catalog) -> pd.DataFrame:
     c = log.columns
-    bought = (pd.Series(c["op"], dtype=object) == "buy_prepaid").to_numpy() & ok
+    bought = (log.op_code == OPS.index("buy_prepaid")) & ok
     idx = np.flatnonzero(bought).tolist()
     if not idx:
         return pd.DataFrame({k: pd.Series(dtype=object) for k in PURCHASE_COLUMNS})
     df = pd.DataFrame(
         {
-            "app": [c["app"][i] for i in idx],
+            "app": log.text["app"].take(idx).tolist(),
             "time": to_local([int(log.t_ns[i]) for i in idx], catalog.timezone),
             "edition": [c["edition"][i] for i in idx],
             "months": [c["months"][i] or 1 for i in idx],

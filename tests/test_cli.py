@@ -313,3 +313,138 @@ def test_readme_python_runs(capsys, monkeypatch, repo_root):
     for block in _readme_blocks(repo_root, "python"):
         exec(compile(block, "README.md", "exec"), {})
     assert "atlas" in capsys.readouterr().out
+
+
+# -- safe text out, Ctrl-C, the lock (issue 14 points 1 and 4) ------------------------------------
+
+
+def test_app_names_that_a_spreadsheet_would_run_are_written_as_text(tmp_path):
+    ops = _log(
+        tmp_path,
+        '2024-01-02T09:00:00,"=HYPERLINK(""http://x"")",create_app,,,,,,,,,',
+        "2024-01-02T09:00:00,@SUM(A1),create_app,,,,,,,,,",
+        "2024-01-02T09:00:00,-2+3,create_app,,,,,,,,,",
+        "2024-01-02T09:00:00,plain,create_app,,,,,,,,,",
+    )
+    out = tmp_path / "out"
+    assert main(["replay", str(ops), "--out", str(out)]) == 0
+    outcomes = pd.read_csv(out / "outcomes.csv", dtype=str, keep_default_na=False)
+    assert list(outcomes["app"]) == ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "'-2+3", "plain"]
+    assert list(outcomes["error_code"]) == ["0"] * 4  # numbers print as they are
+
+
+def test_control_characters_in_an_error_are_escaped_on_one_line(capsys, tmp_path):
+    ops = _log(tmp_path, *GOOD, "2024-01-03T09:00:00,a1,\x1b[2J\u202eevil,,,,,,,,,")
+    err = _fails(capsys, tmp_path, ["replay", str(ops)], "row 3", "\\x1b[2J\\u202eevil")
+    assert "\x1b" not in err and "\u202e" not in err
+
+
+def test_control_characters_on_standard_output_are_escaped(capsys, tmp_path):
+    ops = _log(tmp_path, *GOOD)
+    out = tmp_path / "o\x1b[31mut"
+    assert main(["replay", str(ops), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "o\\x1b[31mut" in text and "\x1b" not in text
+
+
+def test_ctrl_c_is_one_line_exit_130_and_nothing_written(capsys, tmp_path, monkeypatch):
+    import sim.replayer
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.replayer, "replay", interrupted)
+    ops = _log(tmp_path, *GOOD)
+    out = tmp_path / "out"
+    assert main(["replay", str(ops), "--out", str(out)]) == 130
+    assert capsys.readouterr().err == "sim: interrupted; nothing written\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ops.csv"]
+
+
+def test_a_second_replay_into_a_locked_out_is_refused(capsys, tmp_path):
+    import fcntl
+
+    out = tmp_path / "out"
+    ops = _log(tmp_path, *GOOD)
+    with open(tmp_path / ".out.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another sim command writing the same --out
+        assert main(["replay", str(ops), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sim: error: ") and err.count("\n") == 1
+    assert "being written by another sim command" in err
+    assert not out.exists()
+
+
+# -- bounded input (issue 14 point 3): one line, exit 2, nothing written, promptly ---------------
+
+BOMB = "\n".join(
+    [
+        'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]',
+        *(
+            f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]"
+            for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+    ]
+)  # 9**9 (387 million) strings once every alias is expanded, in 500 bytes
+
+
+def test_a_yaml_alias_bomb_in_a_catalog_is_refused_at_once(capsys, tmp_path):
+    cat = tmp_path / "bomb.yaml"
+    cat.write_text(BOMB + "\n")
+    ops = _log(tmp_path, *GOOD)
+    _fails(capsys, tmp_path, ["replay", str(ops), "--catalog", str(cat)], "bomb.yaml", "aliases")
+
+
+def test_a_yaml_alias_bomb_in_a_scenario_is_refused_at_once(capsys, tmp_path):
+    sc = tmp_path / "bomb-scenario.yaml"
+    sc.write_text(BOMB + "\n")
+    _fails(capsys, tmp_path, ["run", str(sc)], "bomb-scenario.yaml", "100,000 values")
+
+
+def test_a_yaml_alias_bomb_in_set_is_refused_at_once(capsys, tmp_path):
+    value = "[&a [1,1,1,1,1,1,1,1,1,1]" + ", &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]" * 1
+    value += "".join(
+        f", &{n} [{','.join([f'*{p}'] * 10)}]" for p, n in zip("bcdef", "cdefg", strict=True)
+    )
+    ops = _log(tmp_path, *GOOD)
+    _fails(capsys, tmp_path, ["replay", str(ops), "--set", f"x={value}]"], "refused", "aliases")
+
+
+def test_deeply_nested_set_value_is_refused(capsys, tmp_path):
+    ops = _log(tmp_path, *GOOD)
+    argv = ["replay", str(ops), "--set", "x=" + "[" * 5000 + "]" * 5000]
+    _fails(capsys, tmp_path, argv, "nested too deeply")
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("start=9999-12-01", ("field 'start'", "9999-12-01", "2000-01-01 to 2200-01-01")),
+        ("start=1999-12-01", ("field 'start'", "1999-12-01", "outside")),
+        ("horizon_months=1000", ("horizon_months",)),
+        ("population.social.count=1000000000", ("estimated", "memory", "shards run on a cluster")),
+        ("population.social.count=200000000", ("estimated",)),
+    ],
+)
+def test_run_input_out_of_range(capsys, tmp_path, override, expected):
+    _fails(capsys, tmp_path, ["run", "baseline", "--set", override], *expected)
+
+
+def test_a_count_above_its_bound_is_refused(capsys, tmp_path, monkeypatch):
+    from sim.files import bounds
+
+    monkeypatch.setattr(bounds, "machine_memory_bytes", lambda: 1 << 62)
+    argv = ["run", "baseline", "--set", "population.social.count=100000001"]
+    _fails(capsys, tmp_path, argv, "population.social.count", "100,000,000")
+
+
+@pytest.mark.parametrize(
+    "bad_row, expected",
+    [
+        ("9999-01-01T09:00:00,a1,create_app,,,,,,,,,", ("row 3", "'time'", "outside 2000-01-01")),
+        ("2024-01-03T09:00:00,a1,buy_prepaid,,,,,Pro,,,,3000", ("row 3", "'months'", "1 to 120")),
+    ],
+)
+def test_replay_input_out_of_range(capsys, tmp_path, bad_row, expected):
+    ops = _log(tmp_path, *GOOD, bad_row)
+    _fails(capsys, tmp_path, ["replay", str(ops)], str(ops), *expected)

@@ -514,3 +514,117 @@ def test_timeline_is_sorted_by_app_name_then_start():
     tl = replay(log).timeline
     assert tl["app"].tolist() == ["alpha", "mid", "zeta", "zeta"]
     assert tl.loc[tl["app"] == "zeta", "state"].tolist() == ["IM", "Pro-postpaid"]
+
+
+# -- the Arrow path reads and writes what pandas does (issue 14 point 5) -------------------------
+
+CSV_TEXTS = {
+    "plain": "time,app,op\n2024-01-02T09:00:00,a1,create_app\n",
+    "crlf and empties": "time,app,op,user\r\n2024-01-02T09:00:00,a1,create_app,\r\n",
+    "bom": "\ufefftime,app,op\n2024-01-02T09:00:00,a1,create_app\n",
+    "quoted comma": 'time,app,op\n2024-01-02T09:00:00,"a,1",create_app\n',
+    "leading spaces": "time, app,op\n 2024-01-02T09:00:00, a1,\tcreate_app\n",
+    "lone carriage return": "time,app,op\n2024-01-02T09:00:00,a\r1,create_app\n",
+    "duplicate header": "time,app,app\n2024-01-02T09:00:00,a1,a2\n",
+    "blank lines and NA": "time,app,op\n\n2024-01-02T09:00:00,NA,create_app\n\n",
+    "non-ascii": "time,app,op\n2024-01-02T09:00:00,应用 ١,create_app\n",
+}
+
+
+@pytest.mark.parametrize("name", list(CSV_TEXTS))
+def test_csv_reading_gives_pandas_values(tmp_path: Path, name: str):
+    from sim.files.opslog import read_table
+
+    path = tmp_path / "log.csv"
+    path.write_bytes(CSV_TEXTS[name].encode("utf-8"))
+    got, _ = read_table(path, "operations log")
+    want = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    want.columns = [c.strip() for c in want.columns]
+    assert list(got.columns) == list(want.columns)
+    assert got.astype(object).values.tolist() == want.astype(object).values.tolist()
+
+
+def test_the_arrow_reader_is_used_for_plain_files_only(tmp_path: Path):
+    from sim.files.fastcsv import read_csv_fast
+
+    path = tmp_path / "log.csv"
+    for name, text in CSV_TEXTS.items():
+        path.write_bytes(text.encode("utf-8"))
+        fast = read_csv_fast(path) is not None
+        assert fast == (
+            name in ("plain", "crlf and empties", "bom", "blank lines and NA", "non-ascii")
+        ), name
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["a1", "", None, "应用"],
+        ["a,1", "b", "c", "d"],  # needs quoting: pandas' writer
+        ['say "hi"', "b", "c", "d"],
+        ["line\nbreak", "b", "c", "d"],
+        ["=1+1", "-5", "@x", "+y"],  # made safe
+        ["=a,b", "x", "y", "z"],  # made safe and quoted
+    ],
+)
+def test_csv_writing_gives_pandas_bytes(tmp_path: Path, cells: list):
+    from sim.files.csvrule import to_csv_frame
+    from sim.files.fastcsv import write_csv_fast
+
+    for strings in (pd.Series(cells, dtype=object), pd.Series(cells, dtype="str")):
+        df = pd.DataFrame(
+            {"app": strings, "ok": [True, False, True, False], "code": np.arange(4) * 10037 - 1}
+        )
+        want = to_csv_frame(df).to_csv(index=False, lineterminator="\n").encode("utf-8")
+        path = tmp_path / "t.csv"
+        if write_csv_fast(df, path):
+            assert path.read_bytes() == want
+        else:
+            assert any(c and any(x in c for x in ',"\n') for c in cells)
+
+
+# -- bounded input (issue 14 point 3) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["9999-01-01T00:00:00", "1999-12-31T23:00:00", "2200-01-01T00:00:00+00:00"]
+)
+def test_a_time_outside_the_range_names_its_row(text: str):
+    log = pd.DataFrame({"time": ["2024-01-01T00:00", text], "app": "a", "op": "create_app"})
+    with pytest.raises(InputError, match=rf"{row(2)}.*'time'.*outside 2000-01-01 to 2200-01-01"):
+        read_ops(log, SHANGHAI)
+
+
+def test_a_native_time_outside_the_range_names_its_row():
+    times = pd.Series(pd.to_datetime(["2024-01-01", "2250-01-01"])).astype("datetime64[us]")
+    log = pd.DataFrame({"time": times, "app": "a", "op": "create_app"})
+    with pytest.raises(InputError, match=rf"{row(2)}.*outside"):
+        read_ops(log, SHANGHAI)
+
+
+@pytest.mark.parametrize("months, ok", [("120", True), ("121", False), ("3000", False)])
+def test_prepaid_months_are_1_to_120(months: str, ok: bool):
+    log = pd.DataFrame(
+        {
+            "time": ["2024-01-01T00:00", "2024-01-02T00:00"],
+            "app": "a",
+            "op": ["create_app", "buy_prepaid"],
+            "edition": ["", "Pro"],
+            "months": ["", months],
+        }
+    )
+    if ok:
+        assert read_ops(log, SHANGHAI).columns["months"][1] == 120
+    else:
+        with pytest.raises(InputError, match=rf"{row(2)}.*'months'.*from 1 to 120"):
+            read_ops(log, SHANGHAI)
+
+
+def test_a_usage_date_outside_the_range_names_its_row():
+    from sim.files.opslog import read_usage
+
+    usage = pd.DataFrame(
+        {"app": ["a", "a"], "date": ["2024-01-01", "2300-01-01"], "dau": 1, "groups": 0}
+    )
+    with pytest.raises(InputError, match=rf"{row(2)}.*'date'.*outside"):
+        read_usage(usage)

@@ -183,3 +183,40 @@ def test_write_json_failure_leaves_nothing(tmp_path):
     with pytest.raises(TypeError):
         write_json(tmp_path / "s.json", {"x": object()})
     assert list(tmp_path.iterdir()) == []
+
+
+# -- safe text (issue 14 point 4) -----------------------------------------------------------------
+
+
+def test_text_a_spreadsheet_would_run_gets_an_apostrophe():
+    df = pd.DataFrame(
+        {
+            "app": ["=1+1", "+cmd", "-x", "@SUM(A1)", "\tt", "\rr", "a=b", "-5", "+1.5", "-.5e3"],
+            "n": [-1, -2, 3, 4, 5, 6, 7, 8, 9, 10],
+        }
+    )
+    text = to_csv_frame(df).to_csv(index=False, lineterminator="\n")
+    rows = [line.split(",") for line in text.split("\n")[1:-1]]
+    assert [r[0] for r in rows] == [
+        "'=1+1",
+        "'+cmd",
+        "'-x",
+        "'@SUM(A1)",
+        "'\tt",
+        "'\rr",
+        "a=b",
+        "-5",  # plain numbers are not formulas
+        "+1.5",
+        "-.5e3",
+    ]
+    assert [r[1] for r in rows][:2] == ["-1", "-2"]
+
+
+def test_safe_text_in_string_and_mixed_columns_only_for_text_cells():
+    df = pd.DataFrame(
+        {
+            "s": pd.array(["=x", "ok", None], dtype="string"),
+            "mixed": ["=y", Decimal("-12.50"), True],
+        }
+    )
+    assert _csv(df)[1:] == ["'=x,'=y", "ok,-12.50", ",true"]

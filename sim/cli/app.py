@@ -6,7 +6,9 @@ that declares its arguments and a function that runs it and returns the exit cod
 modules inside the run function so ``sim --help`` stays fast.
 
 Exit codes: 0 success; 2 a usage error (argparse) or any :class:`~sim.errors.SimError`, which
-prints one line ``sim: error: <message>`` on stderr, without a traceback, and writes nothing.
+prints one line ``sim: error: <message>`` on stderr, without a traceback, and writes nothing;
+130 Ctrl-C (``sim: interrupted; nothing written``). Whatever a command prints on standard
+output, and every error line, has its control characters escaped (:mod:`sim.cli.terminal`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from sim.cli import backtest as cli_backtest
 from sim.cli import catalogs as cli_catalogs
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
+from sim.cli.terminal import EscapingStream, terminal_text
 from sim.errors import SimError
 
 PROG = "sim"
 EXIT_OK = 0
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 REPLAY_FILES = ("outcomes.csv", "timeline.csv", "bills.csv")
 """What ``sim replay`` writes into ``--out``."""
@@ -121,7 +125,11 @@ def warn_ignored_usage(source: str, usage: Any, timeline: Any, tz: str) -> int:
 def _replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ops", metavar="OPS", help="operations log, .csv or .parquet")
     parser.add_argument(
-        "--out", metavar="DIR", required=True, help="directory to write the tables into"
+        "--out",
+        metavar="DIR",
+        required=True,
+        help="directory to write the tables into (replaced whole, all or nothing, locked "
+        "while written: README 'Outputs')",
     )
     _add_catalog_arguments(parser)
     parser.add_argument(
@@ -172,19 +180,20 @@ def _run_replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from sim.files.opslog import read_usage
-    from sim.files.outputs import write_tables
+    from sim.files.outputs import OutputDir
     from sim.replayer import replay
 
     ops = _existing_file(args.ops, "ops log")
     usage = read_usage(_existing_file(args.usage, "usage file")) if args.usage else None
     out = _out_dir(args.out)
-    result = replay(ops, catalog=args.catalog, usage=usage, overrides=list(args.overrides))
-    warn_ignored_usage(args.usage, usage, result.timeline, result.catalog.timezone)
-    bills = getattr(result, "bills", None)
-    if bills is None:  # a replay without billing: an empty bills.csv
-        bills = pd.DataFrame()
-    tables = dict(zip(REPLAY_FILES, (result.outcomes, result.timeline, bills), strict=True))
-    write_tables(out, tables)
+    with OutputDir(out) as folder:  # locked first: a second writer is refused before any work
+        result = replay(ops, catalog=args.catalog, usage=usage, overrides=list(args.overrides))
+        warn_ignored_usage(args.usage, usage, result.timeline, result.catalog.timezone)
+        bills = getattr(result, "bills", None)
+        if bills is None:  # a replay without billing: an empty bills.csv
+            bills = pd.DataFrame()
+        for name, df in zip(REPLAY_FILES, (result.outcomes, result.timeline, bills), strict=True):
+            folder.write(name, df)
 
     outcomes = result.outcomes
     refused = int((~outcomes["ok"].astype(bool)).sum())
@@ -255,8 +264,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    stdout = sys.stdout
+    sys.stdout = EscapingStream(stdout)  # type: ignore[assignment]
     try:
         return args._run(args)
     except SimError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(str(exc))
+    except MemoryError:
+        return _fail("out of memory; use a smaller input (or shards on a cluster for a large run)")
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing written", EXIT_INTERRUPTED)
+    finally:
+        sys.stdout = stdout
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> int:
+    """Print ``sim: error: message`` (or ``sim: interrupted...``) as one safe line; ``code``."""
+    prefix = f"{PROG}: " if code == EXIT_INTERRUPTED else f"{PROG}: error: "
+    print(prefix + terminal_text(message, one_line=True), file=sys.stderr)
+    return code

@@ -20,6 +20,7 @@ import yaml
 
 from sim.core.catalog import Catalog, catalog_from_dict
 from sim.errors import CatalogError, SimError
+from sim.files.bounds import TooLarge, expand_bounded
 
 DEFAULT_CATALOG = "tencent-intl-2022"
 REMOVE = "__remove__"
@@ -65,26 +66,14 @@ def resolve_catalog(ref: str | Path, relative_to: Path | None = None) -> Path:
     )
 
 
-def _unshared(value: Any) -> Any:
-    """A copy of plain data in which no mapping or list appears twice.
-
-    YAML anchors (``limits: *free_limits``) make two keys share one object, and
-    ``copy.deepcopy`` keeps that sharing: an override of ``editions.IM.limits`` would then
-    silently change ``editions.Trial.limits`` too. Every node is copied separately.
-    """
-    if isinstance(value, Mapping):
-        return {k: _unshared(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_unshared(v) for v in value]
-    return copy.deepcopy(value)
-
-
 def read_yaml_mapping(path: Path, error: type[SimError], what: str) -> dict[str, Any]:
     """A YAML file that must hold a mapping (a catalog, a scenario), with no node shared
     between two places (YAML anchors), so that an override of one never changes the other.
     Problems raise ``error`` naming the file, and the line and column where YAML says."""
     try:
-        data = _unshared(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = expand_bounded(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (TooLarge, RecursionError) as exc:
+        raise error(f"{path}: refused: {_why(exc)}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
@@ -94,6 +83,12 @@ def read_yaml_mapping(path: Path, error: type[SimError], what: str) -> dict[str,
     if not isinstance(data, dict):
         raise error(f"{path}: a {what} is a YAML mapping (got {type(data).__name__})")
     return data
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
 
 
 def merge(base: Mapping[Any, Any], over: Mapping[Any, Any]) -> dict[Any, Any]:
@@ -137,6 +132,11 @@ def _key_for(container: Mapping[Any, Any], part: str) -> Any:
     return parsed if isinstance(parsed, int | bool) else part
 
 
+def _short(text: str, limit: int = 80) -> str:
+    """``text`` quoted, cut to ``limit`` characters (a hostile value can be long)."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``'billing.proration=second'`` -> (['billing', 'proration'], 'second')."""
     key, sep, raw = text.partition("=")
@@ -145,9 +145,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
             f"override {text!r}: expected dotted.key=value, e.g. billing.proration=second"
         )
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = expand_bounded(yaml.safe_load(raw)) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    except (TooLarge, RecursionError) as exc:
+        raise CatalogError(f"override {_short(text)}: refused: {_why(exc)}") from None
     return [p for p in key.strip().split(".")], value
 
 
@@ -155,7 +157,7 @@ def apply_overrides(
     data: dict[str, Any], overrides: Iterable[str], prefix: str = ""
 ) -> dict[str, Any]:
     """Apply ``dotted.key=value`` overrides to plain data (a copy is returned)."""
-    out = _unshared(data)
+    out = expand_bounded(data)
     for text in overrides:
         parts, value = parse_override(text)
         if prefix:

@@ -1,31 +1,22 @@
-"""Writing results: atomic file writes and the CSV formatting rule.
+"""Writing results: output folders written whole, atomic files, and the writers by suffix.
 
-Every table a run produces is written by :func:`write_tables`, which writes all of them into a
-temporary directory beside the output directory and then moves each file into place with
-``os.replace``: either every file of the call is written, or (on any failure) nothing is, and
-the temporary directory is removed.
+A command that writes a folder writes it through :class:`OutputDir`: every file, the run's
+``summary.json`` included, goes into a temporary folder beside the destination, is fsynced, and
+the folder is swapped in whole with one rename, under an exclusive lock on the destination
+(:mod:`sim.files.folders` says how, step by step). The old folder stays exactly as it was until
+the swap; a failure at any step (disk full, a killed process, a second command on the same
+folder) leaves it as it was, or no folder if there was none.
 
-The CSV formatting rule (:func:`to_csv_frame`), stated once:
-
-- booleans print ``true`` / ``false``;
-- tz-aware timestamps print ISO 8601 with their offset, ``2024-01-10T09:00:00+08:00``, to the
-  second unless the instant has a sub-second part (then micro- or nanoseconds);
-- naive timestamps print the same without the offset, or ``YYYY-MM-DD`` when a column holds
-  only midnights (a date column);
-- missing values (``None``, ``NaN``, ``NA``, ``NaT``) print as an empty field;
-- integers stay integers: a nullable integer column prints ``10037``, never ``10037.0``.
-
-Output is deterministic: the same tables give byte-identical files.
+How cells print in CSV is :mod:`sim.files.csvrule`'s rule (re-exported here).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-import math
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -38,137 +29,28 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import SimError
+from sim.files import folders
+from sim.files.csvrule import format_timestamp, safe_cell, to_csv_frame
+from sim.files.fastcsv import write_csv_fast
 
 __all__ = [
     "OutputDir",
     "ParquetSink",
     "format_timestamp",
+    "safe_cell",
     "to_csv_frame",
     "write_json",
     "write_table",
     "write_tables",
 ]
 
-_NS_PER_S = 1_000_000_000
-
-
-# -- the CSV formatting rule ----------------------------------------------------------------------
-
-
-def _fraction(ns: int) -> str:
-    """The sub-second part of an instant: '' when whole, else '.ffffff' or '.fffffffff'."""
-    if ns == 0:
-        return ""
-    if ns % 1000 == 0:
-        return f".{ns // 1000:06d}"
-    return f".{ns:09d}"
-
-
-def _offset(seconds: int) -> str:
-    """A UTC offset in seconds as ``+08:00`` (``+05:43:20`` if it has seconds)."""
-    sign = "-" if seconds < 0 else "+"
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
-
-
-def format_timestamp(ts: Any) -> str:
-    """One instant by the CSV rule: ``2024-01-10T09:00:00+08:00``; missing -> ``''``."""
-    if ts is None or ts is pd.NaT or (isinstance(ts, float) and math.isnan(ts)):
-        return ""
-    ts = pd.Timestamp(ts)
-    text = ts.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(ts.microsecond * 1000 + ts.nanosecond)
-    offset = ts.utcoffset()
-    if offset is not None:
-        text += _offset(int(offset.total_seconds()))
-    return text
-
-
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
-
-
-def _format_datetime_column(s: pd.Series) -> pd.Series:
-    """A datetime64 column (tz-aware or naive) by the CSV rule, vectorised.
-
-    Works in the column's own resolution (s, ms, us or ns), so no instant can overflow.
-    """
-    na = s.isna().to_numpy()
-    tz = s.dt.tz
-    naive = s.dt.tz_localize(None) if tz is not None else s
-    wall_dt = naive.to_numpy()
-    unit = np.datetime_data(wall_dt.dtype)[0]
-    per_s = _PER_SECOND[unit]
-    wall = wall_dt.view("i8")
-    frac = np.where(na, 0, wall % per_s)
-    whole = (wall - frac).view(wall_dt.dtype)
-    midnights = not (wall[~na] % (86400 * per_s)).any()
-    if tz is None and midnights:
-        text = np.datetime_as_string(whole, unit="D").astype(object)
-    else:
-        text = np.datetime_as_string(whole, unit="s").astype(object)
-        to_ns = _NS_PER_S // per_s
-        for i in np.flatnonzero(frac):
-            text[i] += _fraction(int(frac[i]) * to_ns)
-        if tz is not None:
-            utc = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().view("i8")
-            offsets = np.where(na, 0, (wall - utc) // per_s)
-            names = {int(o): _offset(int(o)) for o in np.unique(offsets)}
-            text = text + np.array([names[int(o)] for o in offsets], dtype=object)
-    text[na] = ""
-    return pd.Series(text, index=s.index, name=s.name, dtype=object)
-
-
-def _format_value(v: Any) -> Any:
-    """One cell of an object column by the CSV rule."""
-    if v is None or v is pd.NA or v is pd.NaT:
-        return ""
-    if isinstance(v, bool | np.bool_):
-        return "true" if v else "false"
-    if isinstance(v, float | np.floating) and math.isnan(v):
-        return ""
-    if isinstance(v, pd.Timestamp | dt.datetime):
-        return format_timestamp(v)
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, Decimal):
-        return "" if v.is_nan() else str(v)
-    return v
-
-
-_PLAIN_OBJECTS = ("string", "empty", "integer")
-
-
-def _format_column(s: pd.Series) -> pd.Series:
-    dtype = s.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        s = s.astype(object)
-        dtype = s.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        text = np.where(s.fillna(False).to_numpy(dtype=bool), "true", "false").astype(object)
-        text[s.isna().to_numpy()] = ""
-        return pd.Series(text, index=s.index, name=s.name, dtype=object)
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return _format_datetime_column(s)
-    if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, pd.api.extensions.ExtensionDtype):
-        # nullable Int64: print digits, NA -> ''
-        return s.astype(object).map(lambda v: "" if v is pd.NA else str(int(v)))
-    if pd.api.types.is_object_dtype(dtype):
-        if pd.api.types.infer_dtype(s, skipna=True) in _PLAIN_OBJECTS:
-            return s  # only strings / ints / missing: to_csv prints them by the rule already
-        return s.map(_format_value)
-    return s
-
-
-def to_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose cells print by the CSV rule (see the module docstring)."""
-    return pd.DataFrame({col: _format_column(df[col]) for col in df.columns}, index=df.index)
-
 
 # -- writers --------------------------------------------------------------------------------------
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    to_csv_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    if not write_csv_fast(df, path):  # through Arrow when it gives pandas' bytes, else pandas
+        to_csv_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -177,11 +59,17 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     sink.close()
 
 
-WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
+def _write_json(obj: Any, path: Path) -> None:
+    with open(path, "x", encoding="utf-8", newline="\n") as fh:
+        fh.write(json_text(obj))
+
+
+WRITERS: dict[str, Callable[[Any, Path], None]] = {
     ".csv": _write_csv,
     ".parquet": _write_parquet,
+    ".json": _write_json,
 }
-"""File suffix -> writer."""
+"""File suffix -> writer (a DataFrame for tables, plain data for ``.json``)."""
 
 
 # -- Parquet, piece by piece ----------------------------------------------------------------------
@@ -291,6 +179,14 @@ class ParquetSink:
             self._writer.close()
             self._writer = None
 
+    def discard(self) -> None:
+        """Drop what is pending and let go of the file (it is being thrown away)."""
+        self._pending, self._n = [], 0
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+
 
 # -- all or nothing -------------------------------------------------------------------------------
 
@@ -298,16 +194,10 @@ class ParquetSink:
 def _check_name(name: str) -> str:
     suffix = Path(name).suffix
     if Path(name).name != name or name in ("", ".", ".."):
-        raise ValueError(f"table file name {name!r}: a plain file name such as 'outcomes.csv'")
+        raise ValueError(f"file name {name!r}: a plain file name such as 'outcomes.csv'")
     if suffix not in WRITERS:
-        raise ValueError(f"table file name {name!r}: suffix must be one of {', '.join(WRITERS)}")
+        raise ValueError(f"file name {name!r}: suffix must be one of {', '.join(WRITERS)}")
     return suffix
-
-
-def write_table(path: str | os.PathLike[str], df: pd.DataFrame) -> Path:
-    """Write one table atomically (format by suffix); returns the path written."""
-    path = Path(path)
-    return write_tables(path.parent, {path.name: df})[0]
 
 
 def _missing_parents(path: Path) -> list[Path]:
@@ -331,15 +221,26 @@ def _remove_empty_dirs(dirs: list[Path]) -> None:
             break
 
 
-class OutputDir:
-    """Files written into a temporary directory beside ``out_dir`` (same parent, so same file
-    system) and moved into place with ``os.replace`` when the ``with`` block ends without an
-    error: either every file is written, or (on any failure) none is, directories this created
-    are removed, and so is the temporary directory. Files already in ``out_dir`` that are not
-    written again are left alone.
+def _as_sim_error(exc: BaseException, where: Path) -> BaseException:
+    """An :class:`OSError` (disk full, permissions) as a :class:`SimError` naming the path."""
+    if isinstance(exc, OSError) and not isinstance(exc, SimError):
+        path = exc.filename or where
+        return SimError(f"cannot write {str(path)!r}: {exc.strerror or exc}")
+    return exc
 
-    ``write(name, df)`` writes a whole table (format by suffix); ``sink(name)`` returns a
-    :class:`ParquetSink` for a table written piece by piece. ``paths``: the files, in order.
+
+class OutputDir:
+    """An output folder written whole: ``with OutputDir(path) as out:`` then ``out.write(name,
+    obj)`` (a DataFrame as ``.csv`` / ``.parquet``, plain data as ``.json``) or
+    ``out.sink(name)`` (a :class:`ParquetSink`, a table written piece by piece).
+
+    Entering takes the folder's lock (a second writer is refused with a
+    :class:`~sim.errors.SimError`), removes a killed writer's leftovers and creates the
+    temporary folder beside the destination; leaving without an error fsyncs the set and swaps
+    it in whole, so the folder holds exactly the files written in the block and nothing of
+    before. On any error the old folder stays as it was (directories this created are removed)
+    and an :class:`OSError` comes out as a :class:`SimError` naming the path. Steps:
+    :mod:`sim.files.folders`. ``paths``: the files, in the order written.
     """
 
     def __init__(self, out_dir: str | os.PathLike[str]) -> None:
@@ -350,88 +251,100 @@ class OutputDir:
         self.sinks: list[ParquetSink] = []
         self.tmp: Path | None = None
         self._created: list[Path] = []
+        self._lock: folders.FolderLock | None = None
+        self._target = self.out_dir
 
     @property
     def paths(self) -> list[Path]:
         return [self.out_dir / name for name in self.names]
 
     def __enter__(self) -> OutputDir:
-        self._created = _missing_parents(self.out_dir)
+        shown = str(self.out_dir)
+        target = folders.target_of(self.out_dir)
+        self._created = _missing_parents(target.parent)
         try:
-            self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(
-                tempfile.mkdtemp(
-                    prefix=f".{self.out_dir.name}.", suffix=".tmp", dir=self.out_dir.parent
-                )
-            )
-        except OSError as exc:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = folders.FolderLock(target.parent / f".{target.name}.lock", shown)
+            self._lock.acquire()
+            folders.remove_leftovers(target)
+            folders.check_replaceable(target, shown)
+            self.tmp = folders.new_temp(target)
+        except BaseException as exc:
             self._abort(exc)
+        self._target = target
         return self
 
     def _add(self, name: str) -> Path:
         _check_name(name)
         if name in self.names:
-            raise ValueError(f"table file name {name!r} given twice")
+            raise ValueError(f"file name {name!r} given twice")
         assert self.tmp is not None, "OutputDir used outside its with block"
         self.names.append(name)
         return self.tmp / name
 
-    def write(self, name: str, df: pd.DataFrame) -> None:
-        WRITERS[Path(name).suffix](df, self._add(name))
+    def write(self, name: str, obj: Any) -> None:
+        """Write one file of the set: a table (``.csv``, ``.parquet``) or JSON (``.json``)."""
+        path = self._add(name)
+        try:
+            WRITERS[Path(name).suffix](obj, path)
+        except OSError as exc:
+            raise _as_sim_error(exc, path) from exc
 
     def sink(self, name: str) -> ParquetSink:
         if Path(name).suffix != ".parquet":
-            raise ValueError(f"table file name {name!r}: a sink writes '.parquet' files")
+            raise ValueError(f"file name {name!r}: a sink writes '.parquet' files")
         sink = ParquetSink(self._add(name))
         self.sinks.append(sink)
         return sink
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        moved: list[Path] = []
-        try:
-            if exc is None:
-                for sink in self.sinks:
-                    sink.close()
-                self.out_dir.mkdir(exist_ok=True)
-                assert self.tmp is not None, "OutputDir used outside its with block"
-                for name in self.names:
-                    os.replace(self.tmp / name, self.out_dir / name)
-                    moved.append(self.out_dir / name)
-        except BaseException as err:
-            for path in moved:
-                path.unlink(missing_ok=True)
-            self._abort(err)
-        finally:
-            if self.tmp is not None:
-                shutil.rmtree(self.tmp, ignore_errors=True)
         if exc is not None:
             self._abort(exc)
+        assert self.tmp is not None
+        try:
+            for sink in self.sinks:
+                sink.close()
+            folders.fsync_tree(self.tmp)
+            folders.swap_in(self.tmp, self._target)
+        except BaseException as err:
+            self._abort(err)
+        self.tmp = None
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _abort(self, exc: BaseException) -> None:
-        """Clean up, then raise: an :class:`OSError` as a :class:`SimError` naming the path."""
+        """Clean up, then raise ``exc`` (an :class:`OSError` as a :class:`SimError`)."""
+        for sink in self.sinks:
+            sink.discard()
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+        self._release()
         _remove_empty_dirs(self._created)
-        if isinstance(exc, OSError):
-            where = exc.filename or self.out_dir
-            raise SimError(f"cannot write {str(where)!r}: {exc.strerror or exc}") from exc
-        raise exc
+        err = _as_sim_error(exc, self.out_dir)
+        if err is exc:
+            raise exc
+        raise err from exc
 
 
-def write_tables(out_dir: str | os.PathLike[str], tables: Mapping[str, pd.DataFrame]) -> list[Path]:
-    """Write every table into ``out_dir``, all or nothing (:class:`OutputDir`).
+def write_tables(out_dir: str | os.PathLike[str], tables: Mapping[str, Any]) -> list[Path]:
+    """Write a folder holding exactly these files, all or nothing (:class:`OutputDir`).
 
-    ``tables`` maps a file name (``outcomes.csv``, ``timeline.parquet``) to its DataFrame; the
-    suffix picks the format; names are checked before anything is written. Returns the paths
-    written, in the order given. An :class:`OSError` (permissions, disk full) becomes a
-    :class:`~sim.errors.SimError` naming the path; a table that cannot be serialised raises its
-    own error after the clean-up.
+    ``tables`` maps a file name (``outcomes.csv``, ``timeline.parquet``, ``summary.json``) to
+    a DataFrame (or, for ``.json``, plain data); the suffix picks the format; names are checked
+    before anything is written. Returns the paths written, in the order given. An
+    :class:`OSError` (permissions, disk full) becomes a :class:`~sim.errors.SimError` naming
+    the path; a table that cannot be serialised raises its own error after the clean-up.
     """
     for name in tables:
         _check_name(name)
     with OutputDir(out_dir) as out:
-        for name, df in tables.items():
-            out.write(name, df)
+        for name, obj in tables.items():
+            out.write(name, obj)
     return out.paths
 
 
@@ -455,26 +368,41 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
-def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
-    """Write ``obj`` as JSON (sorted keys, 2-space indent, UTF-8, final newline), atomically.
-
-    The text goes to a temporary file in the same directory, then ``os.replace`` moves it into
-    place: a reader sees the old file or the new one, never half of one. ``Decimal`` prints as
-    a string, timestamps by the CSV rule, numpy scalars as numbers.
-    """
-    path = Path(path)
+def json_text(obj: Any) -> str:
+    """``obj`` as JSON text: sorted keys, 2-space indent, final newline; ``Decimal`` prints as
+    a string, timestamps by the CSV rule, numpy scalars as numbers."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+    return text + "\n"
+
+
+def _atomic_file(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write one file through a temporary file in its folder, fsync, ``os.replace``."""
     created = _missing_parents(path.parent)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
-            fh.write(text + "\n")
+        write(tmp)
+        folders.fsync_path(tmp)
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
         _remove_empty_dirs(created)
-        raise SimError(
-            f"cannot write {str(exc.filename or path)!r}: {exc.strerror or exc}"
-        ) from exc
+        err = _as_sim_error(exc, path)
+        if err is exc:
+            raise
+        raise err from exc
     return path
+
+
+def write_table(path: str | os.PathLike[str], df: pd.DataFrame) -> Path:
+    """Write one table file atomically (format by suffix; other files of its folder are left
+    alone); returns the path written."""
+    path = Path(path)
+    suffix = _check_name(path.name)
+    return _atomic_file(path, lambda tmp: WRITERS[suffix](df, tmp))
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write ``obj`` as JSON (:func:`json_text`) into one file, atomically: a reader sees the
+    old file or the new one, never half of one. (In an output folder: ``OutputDir.write``.)"""
+    return _atomic_file(Path(path), lambda tmp: _write_json(obj, tmp))

@@ -450,7 +450,7 @@ def run_and_write(
     """Run a scenario and write its tables into ``out_dir`` as :func:`write` does, shard by
     shard: the large tables are never whole in memory. All or nothing (:class:`OutputDir`).
     Returns the summary and the paths written."""
-    from sim.files.outputs import OutputDir, write_json
+    from sim.files.outputs import OutputDir
 
     play = _start(
         scenario, overrides, workers, shard_tenants, mode=mode, seed=seed, replications=replications
@@ -471,16 +471,16 @@ def run_and_write(
         }
         for name, df in tables.items():
             out.write(f"{name}.parquet", df)
-    summary = play.summary(tables["console_ops"])
+        summary = play.summary(tables["console_ops"])
+        out.write("summary.json", summary)  # part of the set, swapped in with the tables
     paths = [Path(out_dir) / f"{name}.parquet" for name in TABLES]
-    paths.append(write_json(Path(out_dir) / "summary.json", summary))
+    paths.append(Path(out_dir) / "summary.json")
     return summary, paths
 
 
 def write(result: RunResult, out_dir: str | Path) -> list[Path]:
     """Write the tables as ``<name>.parquet`` and ``summary.json`` into ``out_dir``."""
-    from sim.files.outputs import write_json, write_tables
+    from sim.files.outputs import write_tables
 
-    paths = write_tables(out_dir, {f"{n}.parquet": df for n, df in result.tables().items()})
-    paths.append(write_json(Path(out_dir) / "summary.json", result.summary))
-    return paths
+    files: dict[str, Any] = {f"{n}.parquet": df for n, df in result.tables().items()}
+    return write_tables(out_dir, {**files, "summary.json": result.summary})

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.core.catalog import Catalog
 from sim.errors import CatalogError, ScenarioError
+from sim.files import bounds
 from sim.files.catalogs import DEFAULT_CATALOG, apply_overrides, load_catalog, read_yaml_mapping
 from sim.model.decisions import POLICIES, Behaviour
 from sim.model.population import ARCHETYPES, ArchetypeParams
@@ -207,6 +208,10 @@ def scenario_from_dict(
 
 def _check(sc: Scenario) -> None:
     src = sc.source
+    counts = {name: a.count for name, a in sc.population.items()}
+    refused = bounds.check_run(sc.start, sc.horizon_months, counts, sc.replications)
+    if refused is not None:
+        _fail(src, *refused)
     if sc.start.day != 1:
         _fail(src, "start", f"the 1st of a month, so that months are whole (given {sc.start})")
     if sc.n_tenants == 0:
