@@ -84,14 +84,20 @@ def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
     sc = tiny(
         seed=seed,
         population={
-            "social": {"count": 8, "start_state": {"IM": 1, "Trial": 1}, "users0_median": 120},
+            "social": {
+                "count": 8,
+                "start_state": {"IM": 1, "Trial": 1},
+                "users0_median": 120,
+                "wtp_median": 3000,
+            },
             "live": {
                 "count": 4,
                 "start_state": {"Pro": 1},
                 "event_prob_per_month": 1.0,
                 "wtp_median": 5000,
             },
-            "game": {"count": 3},
+            "game": {"count": 3, "arrivals_per_month": 2},
+            "hobby": {"count": 3, "arrivals_per_month": 1, "quiet_after_months": 0.5},
         },
         behaviour={
             "policies": {
@@ -103,6 +109,34 @@ def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
     exact, _ = _agree(sc)
     ops = set(exact.console_ops.loc[exact.console_ops["ok"], "op"])
     assert {"upgrade", "reconfigure", "downgrade", "buy_prepaid"} <= ops
+    created = exact.console_ops[exact.console_ops["op"] == "create_app"]["time"]
+    assert created.nunique() > 1  # apps arrived after the start
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    [
+        "tencent-cn-2024",
+        {
+            "name": "tencent-intl-2022",
+            "overrides": {
+                "editions.Pro.price_per_month": 99.99,
+                "editions.Pro.limits.members_per_group": 500,
+                "editions.Pro.packs.members_per_group.default": 500,
+                "editions.Pro.packs.members_per_group.options.200": "__remove__",
+                "editions.Pro.packs.members_per_group.options.500": 0,
+                "editions.IM.limits.live_groups": 3,
+            },
+        },
+    ],
+    ids=["cn", "whatif"],
+)
+def test_fast_equals_exact_under_other_catalogs(catalog) -> None:
+    """The CN catalog (other prices, time zone) and a what-if catalog (other caps and limits):
+    the fast mode re-derives every limit from the catalog, as the engine does."""
+    exact, _ = _agree({**limits_scenario(), "catalog": catalog, "seed": 9})
+    assert exact.summary["group_operations"] > 1000
+    assert len(set(exact.group_ops["error_code"])) >= 5
 
 
 def test_fast_equals_exact_without_randomness_in_demand() -> None:

@@ -99,14 +99,23 @@ TenantKey = tuple[str, int]
 def app_name(scenario: Any, archetype: str, index: int) -> str:
     """The app name of a tenant: ``social-0042`` (zero-padded to the archetype's count, so that
     names sort in index order)."""
-    width = max(4, len(str(scenario.population[archetype].count - 1)))
+    width = max(4, len(str(archetype_tenants(scenario, archetype) - 1)))
     return f"{archetype}-{index:0{width}d}"
+
+
+def archetype_tenants(scenario: Any, archetype: str) -> int:
+    """The tenants of an archetype over the run: ``count`` at the start, then
+    ``floor(arrivals_per_month * horizon_months)`` arriving (indices from ``count`` on)."""
+    p = scenario.population[archetype]
+    return int(p.count + int(p.arrivals_per_month * scenario.horizon_months))
 
 
 def tenant_keys(scenario: Any) -> list[tuple[str, TenantKey]]:
     """Every tenant of the scenario as ``(app name, key)``, sorted by app name: the order of
     the tenants in a model, in shards (:mod:`sim.model.shards`) and in the app-first tables."""
-    keys = [(name, j) for name, p in scenario.population.items() for j in range(p.count)]
+    keys = [
+        (name, j) for name in scenario.population for j in range(archetype_tenants(scenario, name))
+    ]
     return sorted((app_name(scenario, *key), key) for key in keys)
 
 
@@ -129,9 +138,14 @@ def make_tenants(
             TenantStreams(scenario.seed, replication, name, j),
             horizon.n_days,
             horizon.month_of_day,
+            _arriving(scenario.population[name].count, j),
         )
         for name, j in keys
     ]
+
+
+def _arriving(count: int, j: int) -> int | None:
+    return j - count if j >= count else None
 
 
 def decision_uniforms(tenants: list[Tenant], n_days: int) -> np.ndarray:
@@ -259,7 +273,7 @@ class ExactModel(ModelBase):
                 u = decision_uniforms(self.tenants, len(days))
                 draw = h.plan_days(m)
                 for i, t in enumerate(self.tenants):
-                    if con.state[i] != GONE:
+                    if con.state[i] != GONE or con.waiting[i]:
                         plan = take_month(t, draw, h.day_s, h.day_s[days[-1] + 1], h.day_s[-1])
                         self.env.process(self._tenant(i, plan))
                 if self.progress is not None:

@@ -168,7 +168,7 @@ class FastModel(ModelBase):
         h, con = self.h, self.console
         draw = h.plan_days(int(h.month_of_day[days[0]]))
         if len(draw):
-            alive = np.flatnonzero(con.state != GONE)
+            alive = np.flatnonzero((con.state != GONE) | con.waiting)
             parts = [
                 self._draw(alive[k : k + PLAN_CHUNK], draw)
                 for k in range(0, len(alive), PLAN_CHUNK)

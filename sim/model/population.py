@@ -47,6 +47,8 @@ OPS = ("register_user", "create_group", "join_group", "dissolve_group")
 TYPE_CODE = {name: i for i, name in enumerate(GROUP_TYPES)}
 LIVE_TYPE = TYPE_CODE["AVChatRoom"]
 DAY_S = 86_400.0
+DAYS_PER_MONTH = 30.4375
+"""Days in a month for rates given per month (arrivals, going quiet)."""
 
 Share = Annotated[float, Field(ge=0, le=1)]
 NonNeg = Annotated[float, Field(ge=0)]
@@ -89,6 +91,14 @@ class ArchetypeParams(BaseModel):
     event_live_multiplier: float = Field(ge=1, default=1.0)
     wtp_median: float = Field(gt=0, description="willingness to pay, currency per month")
     wtp_sigma: NonNeg = 0.8
+    quiet_after_months: NonNeg = Field(
+        default=0.0,
+        description="mean months (exponential) until the app goes quiet (DAU 0); 0: never",
+    )
+    arrivals_per_month: NonNeg = Field(
+        default=0.0,
+        description="new apps a month after the start (on IM), besides the count at the start",
+    )
 
 
 def _a(**kw: object) -> ArchetypeParams:
@@ -112,7 +122,7 @@ ARCHETYPES: dict[str, ArchetypeParams] = {
         fill_days=3,
         lifetime_days=90,
         live_rate=0.002,
-        wtp_median=300,
+        wtp_median=150,
         wtp_sigma=1.0,
     ),
     "enterprise": _a(
@@ -192,6 +202,49 @@ ARCHETYPES: dict[str, ArchetypeParams] = {
         wtp_median=800,
         wtp_sigma=0.9,
     ),
+    "hobby": _a(
+        count=0,
+        start_state={"IM": 1.0},
+        users0_median=4,
+        users0_sigma=0.7,
+        growth_per_month=0.0,
+        growth_sd_between=0.05,
+        dau_share=0.4,
+        activity_exponent=0.5,
+        create_rate=0.05,
+        group_types={"Public": 0.5, "Work": 0.5},
+        size_min=2,
+        size_alpha=2.0,
+        size_max=20,
+        fill_days=1,
+        lifetime_days=30,
+        wtp_median=20,
+        wtp_sigma=1.0,
+        quiet_after_months=3.0,
+    ),
+    "platform": _a(
+        count=0,
+        start_state={"Pro": 0.6, "Ultimate": 0.4},
+        users0_median=20000,
+        users0_sigma=0.5,
+        growth_per_month=0.03,
+        dau_share=0.35,
+        dau_sd_daily=0.1,
+        activity_exponent=0.9,
+        create_rate=0.003,
+        group_types={"Public": 0.5, "Work": 0.4, "Community": 0.1},
+        size_min=3,
+        size_alpha=1.3,
+        size_max=5000,
+        fill_days=3,
+        lifetime_days=60,
+        live_rate=0.0005,
+        live_hours_median=2.0,
+        event_prob_per_month=0.3,
+        event_live_multiplier=3.0,
+        wtp_median=8000,
+        wtp_sigma=0.6,
+    ),
 }
 """The archetypes a scenario may name (``population.<name>``), with their default parameters."""
 
@@ -212,6 +265,7 @@ class Tenant:
     event: np.ndarray  # bool per day: an event (more live groups)
     next_group: int = 0
     next_seq: int = 0
+    arrival: int = 0  # the day the app is created (0: at the start)
     pending: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -223,8 +277,14 @@ def make_tenant(
     streams: TenantStreams,
     n_days: int,
     month_of_day: np.ndarray,
+    arriving: int | None = None,
 ) -> Tenant:
-    """Draw a tenant's demand for ``n_days`` days (growth stream) and economics (economics)."""
+    """Draw a tenant's demand for ``n_days`` days (growth stream) and economics (economics).
+
+    ``arriving``: the tenant is the ``arriving``-th (0-based) app of its archetype created
+    after the start: it arrives on a day drawn uniformly in its slot of ``1 /
+    arrivals_per_month`` months (economics stream), on IM, with no users or DAU before; from
+    that day its users and DAU are those drawn from day 0 on, shifted."""
     g = streams["growth"]
     users0 = params.users0_median * np.exp(params.users0_sigma * g.standard_normal())
     rate = params.growth_per_month + params.growth_sd_between * g.standard_normal()
@@ -245,7 +305,21 @@ def make_tenant(
     states, cum, total = _start_shares(tuple(sorted(params.start_state.items())))
     start_state = states[bisect.bisect_right(cum, e.random() * total)]
     wtp = float(params.wtp_median * np.exp(params.wtp_sigma * e.standard_normal()))
-    return Tenant(app, archetype, index, params, streams, start_state, wtp, users, dau, event)
+    arrival = 0
+    if arriving is not None:  # the k-th app arriving: in the k-th slot of 1/rate months
+        at = (arriving + e.random()) / params.arrivals_per_month * DAYS_PER_MONTH
+        arrival = min(int(at), n_days - 1)
+        start_state = "IM"
+        users[arrival:] = users[: n_days - arrival].copy()  # its demand from its first day
+        dau[arrival:] = dau[: n_days - arrival].copy()
+        users[:arrival] = 0
+        dau[:arrival] = 0
+    if params.quiet_after_months > 0:
+        quiet = arrival + int(e.exponential(params.quiet_after_months) * DAYS_PER_MONTH)
+        dau[quiet:] = 0
+    t = Tenant(app, archetype, index, params, streams, start_state, wtp, users, dau, event)
+    t.arrival = arrival
+    return t
 
 
 @functools.lru_cache(maxsize=64)
@@ -409,9 +483,11 @@ def _draw_archetype(
     reg_td = np.repeat(np.arange(n_t * n_days), flat)
     reg_ten, reg_day = reg_td // n_days, reg_td % n_days
     reg_user = np.arange(len(reg_td)) - np.repeat(np.cumsum(flat) - flat, flat)
-    reg_user = reg_user + np.repeat(prev.ravel(), flat)
+    reg_prev = np.repeat(prev.ravel(), flat)
+    reg_user = reg_user + reg_prev
     reg_u_a = np.concatenate(reg_u)
-    reg_t = np.where(days[reg_day] == 0, 0.5, 1.0 + reg_u_a * (DAY_S - 2)) + base[reg_day]
+    # (the initial users register at 0.5 s on the app's first day, before all else)
+    reg_t = np.where(reg_prev == 0, 0.5, 1.0 + reg_u_a * (DAY_S - 2)) + base[reg_day]
     # non-live groups
     names = [k for k, w in sorted(p.group_types.items()) if w > 0]
     weights = np.array([p.group_types[k] for k in names], dtype=float)

@@ -64,6 +64,7 @@ class Scenario(BaseModel):
     catalog: CatalogRef = CatalogRef()
     start: dt.date
     horizon_months: int = Field(ge=1, le=120)
+    warmup_months: int = Field(ge=0, default=0)
     seed: int = Field(ge=0)
     replications: int = Field(ge=1, le=1000, default=1)
     mode: Literal["exact", "fast"] = "exact"
@@ -90,8 +91,18 @@ class Scenario(BaseModel):
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @property
+    def report_start(self) -> dt.date:
+        """The first month after the warm-up (``warmup_months`` from ``start``): what metrics
+        and reports show."""
+        k = self.start.year * 12 + self.start.month - 1 + self.warmup_months
+        return dt.date(k // 12, k % 12 + 1, 1)
+
+    @property
     def n_tenants(self) -> int:
-        return sum(a.count for a in self.population.values())
+        return sum(
+            a.count + int(a.arrivals_per_month * self.horizon_months)
+            for a in self.population.values()
+        )
 
 
 def flatten_overrides(data: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -209,6 +220,13 @@ def _check(sc: Scenario) -> None:
     src = sc.source
     if sc.start.day != 1:
         _fail(src, "start", f"the 1st of a month, so that months are whole (given {sc.start})")
+    if sc.warmup_months >= sc.horizon_months:
+        _fail(
+            src,
+            "warmup_months",
+            f"fewer than horizon_months ({sc.horizon_months}), so that some months are "
+            f"reported (given {sc.warmup_months})",
+        )
     if sc.n_tenants == 0:
         _fail(src, "population", "every count is 0; at least one tenant is needed")
     known_states = ("IM", "Pro", "Ultimate", "Trial")
