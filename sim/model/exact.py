@@ -260,7 +260,7 @@ class ExactModel(ModelBase):
     def _console(self) -> Any:
         h, con, eng = self.h, self.console, self.engine
         con.setup(h.start_ns)
-        u = None
+        u = np.zeros((len(self.tenants), 0))
         for d in range(h.n_days + 1):
             yield self.env.timeout(h.day_s[d] - self.env.now)
             if d > 0:

@@ -187,6 +187,7 @@ def scenario_from_dict(
             f"(given {pop!r}); archetypes: {', '.join(ARCHETYPES)}",
         )
     merged: dict[str, Any] = {}
+    assert isinstance(pop, Mapping)  # (_fail raised otherwise)
     for name, spec in pop.items():
         spec = {} if spec is None else spec
         if not isinstance(spec, Mapping):
