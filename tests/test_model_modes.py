@@ -78,10 +78,8 @@ def test_fast_equals_exact_where_every_free_tier_limit_binds(monkeypatch) -> Non
         pd.testing.assert_frame_equal(getattr(fast, name), getattr(steps_only, name), obj=name)
 
 
-@pytest.mark.parametrize("seed", [21, 22])
-def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
-    """Upgrades, packs, campaigns, downgrades, prepaid purchases and lapses, deactivations."""
-    sc = tiny(
+def _every_kind(seed: int) -> dict:
+    return tiny(
         seed=seed,
         population={
             "social": {
@@ -106,11 +104,34 @@ def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
             }
         },
     )
-    exact, _ = _agree(sc)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
+    """Upgrades, packs, campaigns, downgrades, prepaid purchases and lapses, deactivations."""
+    exact, _ = _agree(_every_kind(seed))
     ops = set(exact.console_ops.loc[exact.console_ops["ok"], "op"])
     assert {"upgrade", "reconfigure", "downgrade", "buy_prepaid"} <= ops
     created = exact.console_ops[exact.console_ops["op"] == "create_app"]["time"]
     assert created.nunique() > 1  # apps arrived after the start
+
+
+def test_fast_equals_exact_with_a_scheduled_price_change() -> None:
+    """Pro 449.99 -> 899.99 mid-run, postpaid apps grandfathered a month: the same decisions
+    and bills in both modes; the bills carry both prices."""
+    sc = _every_kind(21) | {
+        "horizon_months": 3,
+        "catalog_changes": [
+            {
+                "at": "2024-02-11",
+                "grandfather_months": 1,
+                "overrides": {"editions.Pro.price_per_month": 899.99},
+            }
+        ],
+    }
+    exact, _ = _agree(sc)
+    pro = exact.bills[(exact.bills["item"] == "edition") & (exact.bills["option"] == "Pro")]
+    assert {449.99, 899.99} <= set(pro["price_per_month"])
 
 
 @pytest.mark.parametrize(

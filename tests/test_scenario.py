@@ -135,3 +135,30 @@ def test_digest_changes_with_content_only() -> None:
     a = scenario_from_dict(_data())
     assert a.digest() == scenario_from_dict(_data(), source="elsewhere.yaml").digest()
     assert a.digest() != scenario_from_dict(_data(seed=2)).digest()
+
+
+def test_shipped_price_change_whatif_loads_its_schedule() -> None:
+    sc = load_scenario("whatif-cn-pro-1499")
+    ((change, cat),) = sc.price_schedule()
+    assert str(sc.load_catalog().editions["Pro"].price_per_month) == "999"
+    assert str(cat.editions["Pro"].price_per_month) == "1499"
+    assert change.grandfather_months == 3 and str(change.at) == "2024-07-01"
+
+
+def test_a_scheduled_change_may_change_prices_only() -> None:
+    bad = {"at": "2024-01-15", "overrides": {"editions.Pro.limits.members_per_group": 500}}
+    with pytest.raises(ScenarioError, match=r"catalog_changes\.0\.overrides.*only prices"):
+        scenario_from_dict(_data(catalog_changes=[bad]))
+
+
+def test_a_scheduled_change_must_fall_inside_the_horizon() -> None:
+    late = {"at": "2031-01-01", "overrides": {"editions.Pro.price_per_month": 1}}
+    with pytest.raises(ScenarioError, match=r"catalog_changes\.0\.at"):
+        scenario_from_dict(_data(catalog_changes=[late]))
+
+
+def test_warmup_must_leave_months_to_report() -> None:
+    with pytest.raises(ScenarioError, match="warmup_months"):
+        scenario_from_dict(_data(warmup_months=99))
+    sc = scenario_from_dict(_data(warmup_months=1))
+    assert sc.report_start.day == 1 and sc.report_start > sc.start

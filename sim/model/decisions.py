@@ -178,7 +178,7 @@ class Console:
         self.state = np.zeros(n, dtype=np.int8)
         self.config: list[dict[str, Any]] = [{} for _ in range(n)]
         self.spend = np.zeros(n)
-        self.wtp = np.array([t.wtp for t in tenants], dtype=float)
+        self.wtp = np.array([t.wtp for t in tenants], dtype=float) * behaviour.wtp_scale
         self.campaign = np.zeros(n, dtype=bool)
         self.renewed_until = np.zeros(n, dtype=np.int64)
         self.prepaid_until = np.full(n, _NEVER, dtype=np.int64)
@@ -193,6 +193,8 @@ class Console:
         self._events: np.ndarray | None = None  # tenants x days, made on first use
         self.evaluated = np.zeros(n)  # the monthly bill each tenant last accepted
         self.waiting = np.zeros(n, dtype=bool)  # not arrived yet (state GONE until then)
+        self.schedule: list[tuple[int, Catalog, int]] = []  # (day, catalog, kept until day)
+        self.kept_until = np.full(n, -1, dtype=np.int64)  # grandfathered until this day
         self._overage: dict[Any, tuple[int, int, float]] = {}  # by edition: DAU blocks
 
     # -- applying an operation ---------------------------------------------------------------
@@ -280,6 +282,29 @@ class Console:
             self.apply(i, t_ns, "downgrade", "setup")
         self.evaluated[i] = self.spend[i]
 
+    def reprice(self, d: int) -> None:
+        """Day ``d``: a scheduled catalog comes into force (the spend of every paying app is
+        re-quoted, but the grandfathered postpaid ones', kept until their day); or a
+        grandfathered app's old prices end."""
+        for day, cat, kept in self.schedule:
+            if day != d:
+                continue
+            self.catalog = cat
+            self.up = candidates(cat, tuple(cat.transitions.upgrade.to))
+            self.re = candidates(cat, tuple(cat.transitions.reconfigure.to))
+            self.pre = candidates(cat, tuple(cat.transitions.buy_prepaid.to))
+            self._spend.clear()
+            self._overage.clear()
+            postpaid = (self.state == PRO) | (self.state == ULTIMATE)
+            if kept > d:
+                self.kept_until[postpaid] = kept
+            for i in np.flatnonzero((self.spend > 0) & ~(postpaid & (kept > d))).tolist():
+                self.spend[i] = self._spend_of(self.config[i])
+        for i in np.flatnonzero(self.kept_until == d).tolist():
+            self.kept_until[i] = -1
+            if self.state[i] in (PRO, ULTIMATE):
+                self.spend[i] = self._spend_of(self.config[i])
+
     def overage(self, i: int, d: int) -> float:
         """Tenant ``i``'s DAU overage over the month before day ``d`` (a month's 1st) at its
         edition's blocks, in the catalog's currency: what its bill adds to the packages'."""
@@ -311,6 +336,7 @@ class Console:
         """Decide day ``d`` (at ``t_ns``, local midnight) with uniforms ``u`` (tenants x
         policies), after the window's counts are up to date."""
         self.arrive(d, t_ns)
+        self.reprice(d)
         self.lapse(t_ns)
         for k, (name, policy) in enumerate(POLICIES.items()):
             params = getattr(self.pol, name)
@@ -574,6 +600,11 @@ class Behaviour(BaseModel):
 
     price_response: bool = True
     elasticity: float = Field(ge=0, default=1.5)
+    wtp_scale: float = Field(
+        gt=0,
+        default=1.0,
+        description="catalog currency units per unit of the archetypes' wtp (e.g. 7.2 CNY/USD)",
+    )
     wtp_noise: float = Field(
         ge=0, default=0.1, description="log-sd of the noise on wtp at each purchase decision"
     )

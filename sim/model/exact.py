@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import simpy
 
+from sim.billing.schedule import PriceChange
 from sim.core import calendar
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.model.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED, POLICIES, Console, Stats
@@ -214,6 +216,25 @@ class ModelBase:
             self.tenants, catalog, scenario.behaviour, self.engine, self.stats, self.h.start_ns
         )
         self.console.month_first = set(self.h.month_first.tolist())
+        self.price_changes = self._schedule(scenario)
+
+    def _schedule(self, scenario: Any) -> list[PriceChange]:
+        """The scenario's price changes: for the console (by day) and for billing."""
+        changes = scenario.price_schedule() if getattr(scenario, "catalog_changes", None) else []
+        out = []
+        for ch, cat in changes:
+            day = (ch.at - scenario.start).days
+            k = ch.at.year * 12 + ch.at.month - 1 + ch.grandfather_months
+            until = dt.date(k // 12, k % 12 + 1, 1) + dt.timedelta(days=ch.at.day - 1)
+            kept = (
+                min((until - scenario.start).days, self.h.n_days) if ch.grandfather_months else day
+            )
+            self.console.schedule.append((day, cat, kept))
+            at = pd.Timestamp(int(self.h.day_ns[day]), unit="ns", tz="UTC")
+            out.append(
+                PriceChange(at.tz_convert(self.catalog.timezone), cat, ch.grandfather_months)
+            )
+        return out
 
 
 class ExactModel(ModelBase):
@@ -253,7 +274,7 @@ class ExactModel(ModelBase):
             self.usage.arrays(),
             self.h,
             n_ops=len(ops["t_ns"]),
-            extra={"reasons": list(self.reasons)},
+            extra={"reasons": list(self.reasons), "price_changes": self.price_changes},
         )
 
     # -- the console process -----------------------------------------------------------------

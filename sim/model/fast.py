@@ -292,7 +292,7 @@ class FastModel(ModelBase):
             {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in usage.items()},
             h,
             n_ops=self.n_ops,
-            extra={"reasons": reasons},
+            extra={"reasons": reasons, "price_changes": self.price_changes},
         )
 
     def _group_ops(self) -> dict[str, np.ndarray]:

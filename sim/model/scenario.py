@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +55,25 @@ class CatalogRef(BaseModel):
     overrides: dict[str, Any] = Field(default_factory=dict)
 
 
+class CatalogChange(BaseModel):
+    """A scheduled price change: from local midnight of ``at``, the catalog with ``overrides``
+    (prices only) applied over the scenario's catalog and the changes before; postpaid apps
+    keep the previous prices for ``grandfather_months`` months."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: dt.date
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    grandfather_months: int = Field(ge=0, le=120, default=0)
+
+
+PRICE_KEY = re.compile(
+    r"editions\.[^.]+\.(price_per_month|prepaid_price_per_month"
+    r"|packs\.[^.]+\.options\.[^.]+|overage\.[^.]+\.price_per_block)$"
+)
+"""The catalog keys a scheduled change may override: prices only."""
+
+
 class Scenario(BaseModel):
     """A validated scenario. Build with :func:`load_scenario` or :func:`scenario_from_dict`."""
 
@@ -70,20 +90,38 @@ class Scenario(BaseModel):
     mode: Literal["exact", "fast"] = "exact"
     population: dict[str, ArchetypeParams]
     behaviour: Behaviour = Behaviour()
+    catalog_changes: list[CatalogChange] = Field(default_factory=list)
     source: str = Field(default="<scenario>", exclude=True)
     base_dir: str = Field(default=".", exclude=True)
 
     def load_catalog(self) -> Catalog:
         """The catalog with the scenario's overrides applied (a :class:`CatalogError` names the
         scenario file)."""
+        try:
+            return load_catalog(self._catalog_ref(), flatten_overrides(self.catalog.overrides))
+        except CatalogError as exc:
+            raise ScenarioError(f"{self.source}: field 'catalog': {exc}") from None
+
+    def price_schedule(self) -> list[tuple[CatalogChange, Catalog]]:
+        """Each scheduled change with the catalog in force from it (its overrides over the
+        scenario's and every earlier change's)."""
+        out = []
+        overrides = flatten_overrides(self.catalog.overrides)
+        for k, ch in enumerate(self.catalog_changes):
+            overrides = overrides + flatten_overrides(ch.overrides)
+            try:
+                cat = load_catalog(self._catalog_ref(), overrides)
+            except CatalogError as exc:
+                raise ScenarioError(f"{self.source}: field 'catalog_changes.{k}': {exc}") from None
+            out.append((ch, cat))
+        return out
+
+    def _catalog_ref(self) -> str:
         ref = self.catalog.name
         path = Path(self.base_dir) / ref
         if ref.endswith((".yaml", ".yml")) and not Path(ref).is_absolute() and path.is_file():
             ref = str(path)
-        try:
-            return load_catalog(ref, flatten_overrides(self.catalog.overrides))
-        except CatalogError as exc:
-            raise ScenarioError(f"{self.source}: field 'catalog': {exc}") from None
+        return ref
 
     def digest(self) -> str:
         """SHA-256 of the scenario's canonical JSON (what determines a run, with the catalog)."""
@@ -228,6 +266,7 @@ def _check(sc: Scenario) -> None:
             f"fewer than horizon_months ({sc.horizon_months}), so that some months are "
             f"reported (given {sc.warmup_months})",
         )
+    _check_changes(sc)
     if sc.n_tenants == 0:
         _fail(src, "population", "every count is 0; at least one tenant is needed")
     known_states = ("IM", "Pro", "Ultimate", "Trial")
@@ -257,6 +296,31 @@ def _check(sc: Scenario) -> None:
                 f"population.{name}.size_max",
                 f"below size_min {a.size_min} (given {a.size_max})",
             )
+
+
+def _check_changes(sc: Scenario) -> None:
+    """Scheduled changes: inside the horizon, in date order, prices only."""
+    k = sc.start.year * 12 + sc.start.month - 1 + sc.horizon_months
+    end = dt.date(k // 12, k % 12 + 1, 1)
+    prev = sc.start
+    for i, ch in enumerate(sc.catalog_changes):
+        if not prev < ch.at < end:
+            _fail(
+                sc.source,
+                f"catalog_changes.{i}.at",
+                f"a date after {prev} and before the end of the horizon {end}, in order "
+                f"(given {ch.at})",
+            )
+        prev = ch.at
+        for item in flatten_overrides(ch.overrides):
+            key = item.split("=", 1)[0]
+            if not PRICE_KEY.match(key):
+                _fail(
+                    sc.source,
+                    f"catalog_changes.{i}.overrides.{key}",
+                    "only prices may change at a date (editions.<E>.price_per_month, "
+                    "prepaid_price_per_month, packs.<P>.options.<V>, overage.<M>.price_per_block)",
+                )
 
 
 def load_scenario(ref: str | Path, overrides: Iterable[str] = ()) -> Scenario:
