@@ -88,7 +88,7 @@ ARCHETYPES: dict[str, ArchetypeParams] = {
     ),
     "enterprise": _a(
         count=0,
-        start_state={"IM": 0.4, "Pro": 0.5, "Ultimate": 0.1},
+        start_state={"IM": 0.15, "Pro": 0.7, "Ultimate": 0.15},
         users0_median=150,
         users0_sigma=0.9,
         growth_per_month=0.03,
@@ -106,7 +106,7 @@ ARCHETYPES: dict[str, ArchetypeParams] = {
     ),
     "live": _a(
         count=0,
-        start_state={"IM": 0.7, "Pro": 0.3},
+        start_state={"IM": 0.4, "Pro": 0.6},
         users0_median=150,
         users0_sigma=1.2,
         growth_per_month=0.06,
@@ -129,7 +129,7 @@ ARCHETYPES: dict[str, ArchetypeParams] = {
     ),
     "community": _a(
         count=0,
-        start_state={"IM": 0.5, "Pro": 0.4, "Ultimate": 0.1},
+        start_state={"IM": 0.25, "Pro": 0.55, "Ultimate": 0.2},
         users0_median=300,
         users0_sigma=1.0,
         growth_per_month=0.05,
@@ -147,7 +147,7 @@ ARCHETYPES: dict[str, ArchetypeParams] = {
     ),
     "game": _a(
         count=0,
-        start_state={"IM": 0.5, "Pro": 0.5},
+        start_state={"IM": 0.35, "Pro": 0.65},
         users0_median=200,
         users0_sigma=1.0,
         growth_per_month=0.04,
