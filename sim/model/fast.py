@@ -50,7 +50,14 @@ import numpy as np
 
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.model.decisions import ATTEMPTS, CODE_COL, GONE
-from sim.model.exact import ModelBase, Progress, Raw, TenantKey, decision_uniforms
+from sim.model.exact import (
+    USAGE_COLUMNS,
+    ModelBase,
+    Progress,
+    Raw,
+    TenantKey,
+    decision_uniforms,
+)
 from sim.model.fastday import (
     CODE_LIST,
     COMMUNITY,
@@ -217,19 +224,7 @@ class FastModel(ModelBase):
         h, con = self.h, self.console
         con.setup(h.start_ns)
         self._refresh()
-        usage: dict[str, list[np.ndarray]] = {
-            k: []
-            for k in (
-                "day",
-                "tenant",
-                "users",
-                "dau",
-                "dau_refused",
-                "dau_code",
-                "groups",
-                "live_groups",
-            )
-        }
+        usage: dict[str, list[np.ndarray]] = {k: [] for k in USAGE_COLUMNS}
         plan: dict[str, np.ndarray] = {}
         bounds = np.zeros(0, dtype=np.int64)
         u = np.zeros((len(self.tenants), 0))

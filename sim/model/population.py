@@ -292,7 +292,7 @@ def _first_draws(
     lifetimes)."""
     lam_c, lam_l = dem["lam_c"], dem["lam_l"]
     lam = np.concatenate([lam_c, lam_l], axis=1)
-    live_any = [bool(x) for x in (lam_l > 0).any(axis=1)]
+    live_any = np.asarray((lam_l > 0).any(axis=1)).tolist()
     n_reg = dem["new"].sum(axis=1).tolist()
     counts = np.zeros((len(rngs), 2 * n_days), dtype=np.int64)
     reg_u: list[np.ndarray] = []
