@@ -274,10 +274,13 @@ class Console:
     def _create(self, i: int, t_ns: int) -> None:
         t = self.tenants[i]
         self.apply(i, t_ns, "create_app", "setup")
-        if t.start_state in ("Pro", "Ultimate"):
-            price = float(self.catalog.editions[t.start_state].price_per_month or 0)
+        start = t.start_state
+        if start == "IM" and t.arrival == 0 and self._outgrown(i):
+            start = "Pro"  # (in a steady state it would have upgraded already, if it could)
+        if start in ("Pro", "Ultimate"):
+            price = float(self.catalog.editions[start].price_per_month or 0)
             if not self.priced or self.wtp[i] >= price:
-                self.apply(i, t_ns, "upgrade", "setup", edition=t.start_state)
+                self.apply(i, t_ns, "upgrade", "setup", edition=start)
         elif t.start_state == "Trial":
             self.apply(i, t_ns, "downgrade", "setup")
         self.evaluated[i] = self.spend[i]
@@ -304,6 +307,17 @@ class Console:
             self.kept_until[i] = -1
             if self.state[i] in (PRO, ULTIMATE):
                 self.spend[i] = self._spend_of(self.config[i])
+
+    def _outgrown(self, i: int) -> bool:
+        """An app at the start with more users than the free tier's accounts (R3), that
+        upgrades when it meets limits (with price response: the policy on)."""
+        limit = self.catalog.editions["IM"].limits.accounts
+        return (
+            self.priced
+            and self.pol.upgrade_on_errors.enabled
+            and limit is not None
+            and int(self.tenants[i].users[0]) > limit
+        )
 
     def overage(self, i: int, d: int) -> float:
         """Tenant ``i``'s DAU overage over the month before day ``d`` (a month's 1st) at its
