@@ -236,14 +236,17 @@ def scenario_from_dict(
             )
         spec = dict(spec)
         like = spec.pop("like", name)
-        if like not in ARCHETYPES:
+        complete = set(ArchetypeParams.model_fields) <= set(spec)  # (a validated one, dumped)
+        if like not in ARCHETYPES and not complete:
             _fail(
                 source,
                 f"population.{name}",
                 f"unknown archetype {like!r}; known: "
                 f"{', '.join(ARCHETYPES)} (or give like: <archetype>)",
             )
-        merged[str(name)] = {**ARCHETYPES[like].model_dump(), **spec}
+        merged[str(name)] = (
+            {**ARCHETYPES[like].model_dump(), **spec} if like in ARCHETYPES else spec
+        )
     data["population"] = merged
     if isinstance(data.get("catalog"), str):
         data["catalog"] = {"name": data["catalog"]}
