@@ -12,11 +12,8 @@ from typing import Any
 import pandas as pd
 
 ARCHETYPES = ("social", "enterprise", "live", "community", "game")
-SMALL_OFF = (
-    "hobby",
-    "platform",
-    "chat-platform",
-)  # (the baseline's archetypes a tiny run leaves out)
+# the baseline's archetypes a tiny run leaves out
+SMALL_OFF = ("hobby", "platform", "chat-platform")
 
 
 def tiny_overrides(count: int = 2, months: int = 2) -> list[str]:
