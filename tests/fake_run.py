@@ -12,11 +12,18 @@ from typing import Any
 import pandas as pd
 
 ARCHETYPES = ("social", "enterprise", "live", "community", "game")
+# the baseline's archetypes a tiny run leaves out
+SMALL_OFF = ("hobby", "platform", "chat-platform")
 
 
 def tiny_overrides(count: int = 2, months: int = 2) -> list[str]:
     """``--set`` overrides that shrink the baseline to ``count`` apps per archetype."""
-    return [f"horizon_months={months}"] + [f"population.{a}.count={count}" for a in ARCHETYPES]
+    return (
+        [f"horizon_months={months}", "warmup_months=0"]
+        + [f"population.{a}.count={count}" for a in ARCHETYPES]
+        + [f"population.{a}.{k}=0" for a in SMALL_OFF for k in ("count", "arrivals_per_month")]
+        + [f"population.{a}.arrivals_per_month=0" for a in ARCHETYPES]
+    )
 
 
 def real_run(

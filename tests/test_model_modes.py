@@ -78,20 +78,24 @@ def test_fast_equals_exact_where_every_free_tier_limit_binds(monkeypatch) -> Non
         pd.testing.assert_frame_equal(getattr(fast, name), getattr(steps_only, name), obj=name)
 
 
-@pytest.mark.parametrize("seed", [21, 22])
-def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
-    """Upgrades, packs, campaigns, downgrades, prepaid purchases and lapses, deactivations."""
-    sc = tiny(
+def _every_kind(seed: int) -> dict:
+    return tiny(
         seed=seed,
         population={
-            "social": {"count": 8, "start_state": {"IM": 1, "Trial": 1}, "users0_median": 120},
+            "social": {
+                "count": 8,
+                "start_state": {"IM": 1, "Trial": 1},
+                "users0_median": 120,
+                "wtp_median": 3000,
+            },
             "live": {
                 "count": 4,
                 "start_state": {"Pro": 1},
                 "event_prob_per_month": 1.0,
                 "wtp_median": 5000,
             },
-            "game": {"count": 3},
+            "game": {"count": 3, "arrivals_per_month": 2},
+            "hobby": {"count": 3, "arrivals_per_month": 1, "quiet_after_months": 0.5},
         },
         behaviour={
             "policies": {
@@ -100,9 +104,60 @@ def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
             }
         },
     )
-    exact, _ = _agree(sc)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_fast_equals_exact_with_decisions_of_every_kind(seed: int) -> None:
+    """Upgrades, packs, campaigns, downgrades, prepaid purchases and lapses, deactivations."""
+    exact, _ = _agree(_every_kind(seed))
     ops = set(exact.console_ops.loc[exact.console_ops["ok"], "op"])
     assert {"upgrade", "reconfigure", "downgrade", "buy_prepaid"} <= ops
+    created = exact.console_ops[exact.console_ops["op"] == "create_app"]["time"]
+    assert created.nunique() > 1  # apps arrived after the start
+
+
+def test_fast_equals_exact_with_a_scheduled_price_change() -> None:
+    """Pro 449.99 -> 899.99 mid-run, postpaid apps grandfathered a month: the same decisions
+    and bills in both modes; the bills carry both prices."""
+    sc = _every_kind(21) | {
+        "horizon_months": 3,
+        "catalog_changes": [
+            {
+                "at": "2024-02-11",
+                "grandfather_months": 1,
+                "overrides": {"editions.Pro.price_per_month": 899.99},
+            }
+        ],
+    }
+    exact, _ = _agree(sc)
+    pro = exact.bills[(exact.bills["item"] == "edition") & (exact.bills["option"] == "Pro")]
+    assert {449.99, 899.99} <= set(pro["price_per_month"])
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    [
+        "tencent-cn-2024",
+        {
+            "name": "tencent-intl-2022",
+            "overrides": {
+                "editions.Pro.price_per_month": 99.99,
+                "editions.Pro.limits.members_per_group": 500,
+                "editions.Pro.packs.members_per_group.default": 500,
+                "editions.Pro.packs.members_per_group.options.200": "__remove__",
+                "editions.Pro.packs.members_per_group.options.500": 0,
+                "editions.IM.limits.live_groups": 3,
+            },
+        },
+    ],
+    ids=["cn", "whatif"],
+)
+def test_fast_equals_exact_under_other_catalogs(catalog) -> None:
+    """The CN catalog (other prices, time zone) and a what-if catalog (other caps and limits):
+    the fast mode re-derives every limit from the catalog, as the engine does."""
+    exact, _ = _agree({**limits_scenario(), "catalog": catalog, "seed": 9})
+    assert exact.summary["group_operations"] > 1000
+    assert len(set(exact.group_ops["error_code"])) >= 5
 
 
 def test_fast_equals_exact_without_randomness_in_demand() -> None:

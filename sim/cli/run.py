@@ -133,5 +133,20 @@ def run(args: argparse.Namespace) -> int:
     top = sorted(s["error_rates"].items(), key=lambda kv: -kv[1]["refused"])[:6]
     for code, e in top:
         print(f"  {code}: {e['refused']} refused, {e['rate']:.4%} of {e['of']}")
+    _print_unexercised(sc, out, s)
     print(f"wrote {', '.join(p.name for p in paths)} to {out}")
     return 0
+
+
+def _print_unexercised(sc: Any, out: Any, summary: dict[str, Any]) -> None:
+    """The priced items and limit codes the run never exercised (issue 10 point 3)."""
+    import pandas as pd
+
+    from sim.model.coverage import unexercised
+
+    bills = pd.read_parquet(
+        out / "bills.parquet", columns=["kind", "item", "option", "amount_minor"]
+    )
+    items, codes = unexercised(sc.load_catalog(), bills, map(int, summary["error_rates"]))
+    print(f"never exercised: priced items: {', '.join(items) or 'none'}")
+    print(f"never exercised: limit codes: {', '.join(map(str, codes)) or 'none'}")

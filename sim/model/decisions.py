@@ -22,6 +22,7 @@ changes no operation. Each policy draws one uniform per tenant and day from the 
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,14 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from sim.core.catalog import Catalog
 from sim.core.vocab import NS_PER_DAY, STATES, TRIAL_EDITION, Code
+from sim.model.choice import (
+    Config,
+    affordability,
+    budget,
+    candidates,
+    choose,
+    choose_within,
+)
 
 CODES = (
     Code.ACCOUNT_LIMIT,
@@ -92,6 +101,13 @@ class PrepaidParams(_Params):
     renew_probability: float = Field(ge=0, le=1, default=0.85)
 
 
+class ReevaluateParams(_Params):
+    """Postpaid: when the monthly bill changes, keep it, move to a cheaper configuration, or
+    leave (``leave``: false keeps a tenant that nothing affordable fits on its configuration)."""
+
+    leave: bool = True
+
+
 class DeactivationParams(_Params):
     """Daily hazard: base + error_weight * error rate (+ price_weight * overspend)."""
 
@@ -107,79 +123,6 @@ class Policy:
     params: type[_Params]
     decide: Callable[..., None]
     description: str
-
-
-# -- candidate configurations and choice --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Config:
-    edition: str
-    live_unlimited: bool
-    groups_per_user: int
-    members_per_group: int
-    price: float  # postpaid monthly price (package + packs)
-    prepaid_price: float  # prepaid monthly price (package + packs)
-    live: bool  # live groups unlimited
-    community: bool
-
-
-def candidates(catalog: Catalog, editions: tuple[str, ...]) -> list[Config]:
-    """Every configuration of ``editions`` (R2), in a fixed order: edition, then options up."""
-    out = []
-    for ed in editions:
-        e = catalog.editions[ed]
-        for live in sorted(catalog.offered(ed, "live_unlimited")):
-            for gpu in sorted(catalog.offered(ed, "groups_per_user")):
-                for mpg in sorted(catalog.offered(ed, "members_per_group")):
-                    packs = sum(
-                        float(catalog.option_price(ed, p, v))
-                        for p, v in (
-                            ("live_unlimited", live),
-                            ("groups_per_user", gpu),
-                            ("members_per_group", mpg),
-                        )
-                    )
-                    out.append(
-                        Config(
-                            ed,
-                            bool(live),
-                            int(gpu),
-                            int(mpg),
-                            float(e.price_per_month) + packs,
-                            float(e.prepaid_price_per_month or 0) + packs,
-                            bool(live) or e.limits.live_groups is None,
-                            e.limits.community,
-                        )
-                    )
-    return out
-
-
-def choose(
-    cands: list[Config], need: dict[str, Any], priced: bool, prepaid: bool = False
-) -> Config | None:
-    """The configuration covering most needs; among those the cheapest (``priced``) or the
-    first in the fixed order (no price read)."""
-    best: tuple[Any, ...] | None = None
-    pick = None
-    for i, c in enumerate(cands):
-        cover = (
-            (c.live or not need["live"])
-            + (c.community or not need["community"])
-            + (c.members_per_group >= need["members"])
-            + (c.groups_per_user >= need["gpu"])
-        )
-        price = c.prepaid_price if prepaid else c.price
-        key = (-cover, price if priced else 0.0, i)
-        if best is None or key < best:
-            best, pick = key, c
-    return pick
-
-
-def affordability(wtp: float, price: float, elasticity: float) -> float:
-    if price <= 0:
-        return 1.0
-    return max(0.0, min(1.0, wtp / price)) ** elasticity
 
 
 # -- what the tenants' users met ------------------------------------------------------------------
@@ -237,7 +180,7 @@ class Console:
         self.state = np.zeros(n, dtype=np.int8)
         self.config: list[dict[str, Any]] = [{} for _ in range(n)]
         self.spend = np.zeros(n)
-        self.wtp = np.array([t.wtp for t in tenants], dtype=float)
+        self.wtp = np.array([t.wtp for t in tenants], dtype=float) * behaviour.wtp_scale
         self.campaign = np.zeros(n, dtype=bool)
         self.renewed_until = np.zeros(n, dtype=np.int64)
         self.prepaid_until = np.full(n, _NEVER, dtype=np.int64)
@@ -254,6 +197,11 @@ class Console:
         self.priced = bool(behaviour.price_response)
         self.month_first: set[int] = set()
         self._events: np.ndarray | None = None  # tenants x days, made on first use
+        self.evaluated = np.zeros(n)  # the monthly bill each tenant last accepted
+        self.waiting = np.zeros(n, dtype=bool)  # not arrived yet (state GONE until then)
+        self.schedule: list[tuple[int, Catalog, int]] = []  # (day, catalog, kept until day)
+        self.kept_until = np.full(n, -1, dtype=np.int64)  # grandfathered until this day
+        self._overage: dict[Any, tuple[int, int, float]] = {}  # by edition: DAU blocks
 
     # -- applying an operation ---------------------------------------------------------------
     def apply(self, i: int, t_ns: int, op: str, policy: str, **kw: Any) -> bool:
@@ -310,13 +258,90 @@ class Console:
         return 0.0
 
     def setup(self, t_ns: int) -> None:
-        """Create every app on IM, then move it to its drawn start state."""
-        for i, t in enumerate(self.tenants):
-            self.apply(i, t_ns, "create_app", "setup")
-            if t.start_state in ("Pro", "Ultimate"):
-                self.apply(i, t_ns, "upgrade", "setup", edition=t.start_state)
-            elif t.start_state == "Trial":
-                self.apply(i, t_ns, "downgrade", "setup")
+        """Create every app there at the start on IM, then move it to its drawn start state --
+        with price response, a paid edition only if the tenant's willingness to pay covers its
+        price (a steady state: the apps on an edition are those that chose it at these
+        prices). Apps arriving later wait (state ``Deactivated`` until :meth:`arrive`)."""
+        self.waiting[:] = [t.arrival > 0 for t in self.tenants]
+        self.state[self.waiting] = GONE
+        for i in np.flatnonzero(~self.waiting).tolist():
+            self._create(i, t_ns)
+
+    def arrive(self, d: int, t_ns: int) -> None:
+        """Create the apps arriving on day ``d`` (at ``t_ns``, its local midnight), on IM."""
+        if not self.waiting.any():
+            return
+        for i in np.flatnonzero(self.waiting).tolist():
+            if self.tenants[i].arrival == d:
+                self.waiting[i] = False
+                self.state[i] = IM
+                self._create(i, t_ns)
+
+    def _create(self, i: int, t_ns: int) -> None:
+        t = self.tenants[i]
+        self.apply(i, t_ns, "create_app", "setup")
+        start = t.start_state
+        if start == "IM" and t.arrival == 0 and self._outgrown(i):
+            start = "Pro"  # (in a steady state it would have upgraded already, if it could)
+        if start in ("Pro", "Ultimate"):
+            price = float(self.catalog.editions[start].price_per_month or 0)
+            if not self.priced or self.wtp[i] >= price:
+                self.apply(i, t_ns, "upgrade", "setup", edition=start)
+        elif t.start_state == "Trial":
+            self.apply(i, t_ns, "downgrade", "setup")
+        self.evaluated[i] = self.spend[i]
+
+    def reprice(self, d: int) -> None:
+        """Day ``d``: a scheduled catalog comes into force (the spend of every paying app is
+        re-quoted, but the grandfathered postpaid ones', kept until their day); or a
+        grandfathered app's old prices end."""
+        for day, cat, kept in self.schedule:
+            if day != d:
+                continue
+            self.catalog = cat
+            self.up = candidates(cat, tuple(cat.transitions.upgrade.to))
+            self.re = candidates(cat, tuple(cat.transitions.reconfigure.to))
+            self.pre = candidates(cat, tuple(cat.transitions.buy_prepaid.to))
+            self._spend.clear()
+            self._overage.clear()
+            postpaid = (self.state == PRO) | (self.state == ULTIMATE)
+            if kept > d:
+                self.kept_until[postpaid] = kept
+            for i in np.flatnonzero((self.spend > 0) & ~(postpaid & (kept > d))).tolist():
+                self.spend[i] = self._spend_of(self.config[i])
+        for i in np.flatnonzero(self.kept_until == d).tolist():
+            self.kept_until[i] = -1
+            if self.state[i] in (PRO, ULTIMATE):
+                self.spend[i] = self._spend_of(self.config[i])
+
+    def _outgrown(self, i: int) -> bool:
+        """An app at the start with more users than the free tier's accounts (R3), that
+        upgrades when it meets limits (with price response: the policy on)."""
+        limit = self.catalog.editions["IM"].limits.accounts
+        return (
+            self.priced
+            and self.pol.upgrade_on_errors.enabled
+            and limit is not None
+            and int(self.tenants[i].users[0]) > limit
+        )
+
+    def overage(self, i: int, d: int) -> float:
+        """Tenant ``i``'s DAU overage over the month before day ``d`` (a month's 1st) at its
+        edition's blocks, in the catalog's currency: what its bill adds to the packages'."""
+        ed = self.config[i].get("edition")
+        if ed not in self._overage:
+            editions: dict[Any, Any] = dict(self.catalog.editions)
+            e = editions.get(ed)
+            b = e.overage.dau if e is not None else None
+            self._overage[ed] = (
+                (b.free, b.block_size, float(b.price_per_block)) if b else (0, 1, 0.0)
+            )
+        free, size, price = self._overage[ed]
+        firsts = sorted(self.month_first)
+        k = bisect.bisect_left(firsts, d)
+        lo = firsts[k - 1] if k > 0 else 0
+        peak = int(self.tenants[i].dau[lo:d].max()) if d > lo else 0
+        return -(-max(peak - free, 0) // size) * price
 
     def lapse(self, t_ns: int) -> None:
         """Prepaid packages that ran out by ``t_ns`` (the engine lapses them lazily, R11)."""
@@ -330,6 +355,8 @@ class Console:
     def day(self, d: int, t_ns: int, u: np.ndarray) -> None:
         """Decide day ``d`` (at ``t_ns``, local midnight) with uniforms ``u`` (tenants x
         policies), after the window's counts are up to date."""
+        self.arrive(d, t_ns)
+        self.reprice(d)
         self.lapse(t_ns)
         for k, (name, policy) in enumerate(POLICIES.items()):
             params = getattr(self.pol, name)
@@ -383,15 +410,25 @@ def _may_buy(u: np.ndarray, reaction_days: float) -> np.ndarray:
     return u < 1.0 / reaction_days
 
 
+def _pick(
+    con: Console, cands: list[Config], i: int, v: float, prepaid: bool = False
+) -> Config | None:
+    """What tenant ``i`` buys when it reacts, ``v`` a uniform: with price response, the
+    configuration covering most of its needs among those its budget this time covers
+    (:func:`budget`; None: it stays as it is, constrained); without, the first covering most
+    needs in the fixed order (no price read)."""
+    if not con.priced:
+        return choose(cands, con.needs(i), False, prepaid)
+    most = budget(con.wtp[i], v, con.b.wtp_noise)
+    return choose_within(cands, con.needs(i), most, prepaid)
+
+
 def _upgrade(con: Console, d: int, t_ns: int, u: np.ndarray, p: UpgradeParams) -> None:
     errors = con.stats.win[:, _LIMIT].sum(axis=1)
     may = (con.state == IM) & (errors >= p.threshold) & _may_buy(u, p.reaction_days)
     for i in np.flatnonzero(may).tolist():
-        c = choose(con.up, con.needs(i), con.priced)
-        if c is None:
-            continue
-        f = affordability(con.wtp[i], c.price, con.b.elasticity) if con.priced else 1.0
-        if u[i] < f / p.reaction_days:
+        c = _pick(con, con.up, i, u[i] * p.reaction_days)
+        if c is not None:
             con.apply(
                 i,
                 t_ns,
@@ -404,32 +441,66 @@ def _upgrade(con: Console, d: int, t_ns: int, u: np.ndarray, p: UpgradeParams) -
             )
 
 
+def _same(c: Config, cur: dict[str, Any]) -> bool:
+    return (c.edition, c.live_unlimited, c.groups_per_user, c.members_per_group) == (
+        cur["edition"],
+        cur["live_unlimited"],
+        cur["groups_per_user"],
+        cur["members_per_group"],
+    )
+
+
+def _reconfigure(con: Console, i: int, t_ns: int, policy: str, c: Config) -> bool:
+    return con.apply(
+        i,
+        t_ns,
+        "reconfigure",
+        policy,
+        edition=c.edition,
+        live_unlimited=c.live_unlimited if c.edition == "Pro" else None,
+        groups_per_user=c.groups_per_user,
+        members_per_group=c.members_per_group,
+    )
+
+
 def _packs(con: Console, d: int, t_ns: int, u: np.ndarray, p: PacksParams) -> None:
     errors = con.stats.win[:, _PACK_LIMITED].sum(axis=1)
     paid = (con.state == PRO) | (con.state == ULTIMATE)
     may = paid & (errors >= p.threshold) & ~con.campaign & _may_buy(u, p.reaction_days)
     for i in np.flatnonzero(may).tolist():
-        c = choose(con.re, con.needs(i), con.priced)
-        cur = con.config[i]
-        if c is None or (c.edition, c.live_unlimited, c.groups_per_user, c.members_per_group) == (
-            cur["edition"],
-            cur["live_unlimited"],
-            cur["groups_per_user"],
-            cur["members_per_group"],
+        c = _pick(con, con.re, i, u[i] * p.reaction_days)
+        if (
+            c is not None
+            and not _same(c, con.config[i])
+            and _reconfigure(con, i, t_ns, "packs_on_errors", c)
         ):
+            con.evaluated[i] = con.spend[i] + con.overage(i, d)
+
+
+def _reevaluate(con: Console, d: int, t_ns: int, u: np.ndarray, p: ReevaluateParams) -> None:
+    """On the 1st of a month, a postpaid tenant whose monthly bill (package, packs and the DAU
+    overage of the month before) changed since it last looked -- its usage grew, or a price
+    changed -- compares it with what it will pay (:func:`budget`): over it, it moves to the
+    configuration covering most of its needs that fits (dropping a pack, Ultimate -> Pro), or
+    leaves when none does. Price response off: nothing (no decision reads a price)."""
+    if not con.priced or d == 0 or d not in con.month_first:
+        return
+    paid = ((con.state == PRO) | (con.state == ULTIMATE)) & ~con.campaign
+    for i in np.flatnonzero(paid).tolist():
+        over = con.overage(i, d)
+        bill = con.spend[i] + over
+        if bill == con.evaluated[i]:
             continue
-        f = affordability(con.wtp[i], c.price, con.b.elasticity) if con.priced else 1.0
-        if u[i] < f / p.reaction_days:
-            con.apply(
-                i,
-                t_ns,
-                "reconfigure",
-                "packs_on_errors",
-                edition=c.edition,
-                live_unlimited=c.live_unlimited if c.edition == "Pro" else None,
-                groups_per_user=c.groups_per_user,
-                members_per_group=c.members_per_group,
-            )
+        most = budget(con.wtp[i], u[i], con.b.wtp_noise)
+        if bill <= most:
+            con.evaluated[i] = bill
+            continue
+        c = choose_within(con.re, con.needs(i), most - over)
+        if c is None:
+            if p.leave:
+                con.apply(i, t_ns, "deactivate", "reevaluate")
+        elif not _same(c, con.config[i]) and _reconfigure(con, i, t_ns, "reevaluate", c):
+            con.evaluated[i] = c.price + over
 
 
 def _campaign(con: Console, d: int, t_ns: int, u: np.ndarray, p: CampaignParams) -> None:
@@ -477,11 +548,12 @@ def _prepaid(con: Console, d: int, t_ns: int, u: np.ndarray, p: PrepaidParams) -
         trial & (errors >= p.threshold) & _may_buy(u, p.reaction_days)
     ).tolist():
         need = con.needs(i) | con.beyond_trial if con.state[i] == LAPSED else con.needs(i)
-        c = choose(con.pre, need, con.priced, prepaid=True)
-        if c is None:
-            continue
-        f = affordability(con.wtp[i], c.prepaid_price, con.b.elasticity) if con.priced else 1.0
-        if u[i] < f / p.reaction_days:
+        if con.priced:
+            most = budget(con.wtp[i], u[i] * p.reaction_days, con.b.wtp_noise)
+            c = choose_within(con.pre, need, most, prepaid=True)
+        else:
+            c = choose(con.pre, need, False, prepaid=True)
+        if c is not None:
             con.apply(
                 i,
                 t_ns,
@@ -527,6 +599,11 @@ POLICIES: dict[str, Policy] = {
         _deactivation,
         "deactivate; hazard grows with the error rate (and overspend)",
     ),
+    "reevaluate": Policy(
+        ReevaluateParams,
+        _reevaluate,
+        "postpaid: a changed bill over the budget -> a cheaper configuration, or leave",
+    ),
     "prepaid": Policy(PrepaidParams, _prepaid, "Trial: buy prepaid packages and renew them"),
     "upgrade_on_errors": Policy(
         UpgradeParams, _upgrade, "IM: upgrade to the edition and packs that avoid the errors"
@@ -555,5 +632,13 @@ class Behaviour(BaseModel):
 
     price_response: bool = True
     elasticity: float = Field(ge=0, default=1.5)
+    wtp_scale: float = Field(
+        gt=0,
+        default=1.0,
+        description="catalog currency units per unit of the archetypes' wtp (e.g. 7.2 CNY/USD)",
+    )
+    wtp_noise: float = Field(
+        ge=0, default=0.1, description="log-sd of the noise on wtp at each purchase decision"
+    )
     window_days: int = Field(ge=1, le=90, default=7)
     policies: Policies = Policies()  # type: ignore[valid-type]

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import simpy
 
+from sim.billing.schedule import PriceChange
 from sim.core import calendar
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.core.vocab import Code
@@ -100,14 +102,23 @@ TenantKey = tuple[str, int]
 def app_name(scenario: Any, archetype: str, index: int) -> str:
     """The app name of a tenant: ``social-0042`` (zero-padded to the archetype's count, so that
     names sort in index order)."""
-    width = max(4, len(str(scenario.population[archetype].count - 1)))
+    width = max(4, len(str(archetype_tenants(scenario, archetype) - 1)))
     return f"{archetype}-{index:0{width}d}"
+
+
+def archetype_tenants(scenario: Any, archetype: str) -> int:
+    """The tenants of an archetype over the run: ``count`` at the start, then
+    ``floor(arrivals_per_month * horizon_months)`` arriving (indices from ``count`` on)."""
+    p = scenario.population[archetype]
+    return int(p.count + int(p.arrivals_per_month * scenario.horizon_months))
 
 
 def tenant_keys(scenario: Any) -> list[tuple[str, TenantKey]]:
     """Every tenant of the scenario as ``(app name, key)``, sorted by app name: the order of
     the tenants in a model, in shards (:mod:`sim.model.shards`) and in the app-first tables."""
-    keys = [(name, j) for name, p in scenario.population.items() for j in range(p.count)]
+    keys = [
+        (name, j) for name in scenario.population for j in range(archetype_tenants(scenario, name))
+    ]
     return sorted((app_name(scenario, *key), key) for key in keys)
 
 
@@ -130,9 +141,14 @@ def make_tenants(
             TenantStreams(scenario.seed, replication, name, j),
             horizon.n_days,
             horizon.month_of_day,
+            _arriving(scenario.population[name].count, j),
         )
         for name, j in keys
     ]
+
+
+def _arriving(count: int, j: int) -> int | None:
+    return j - count if j >= count else None
 
 
 def decision_uniforms(tenants: list[Tenant], n_days: int) -> np.ndarray:
@@ -201,6 +217,25 @@ class ModelBase:
             self.tenants, catalog, scenario.behaviour, self.engine, self.stats, self.h.start_ns
         )
         self.console.month_first = set(self.h.month_first.tolist())
+        self.price_changes = self._schedule(scenario)
+
+    def _schedule(self, scenario: Any) -> list[PriceChange]:
+        """The scenario's price changes: for the console (by day) and for billing."""
+        changes = scenario.price_schedule() if getattr(scenario, "catalog_changes", None) else []
+        out = []
+        for ch, cat in changes:
+            day = (ch.at - scenario.start).days
+            k = ch.at.year * 12 + ch.at.month - 1 + ch.grandfather_months
+            until = dt.date(k // 12, k % 12 + 1, 1) + dt.timedelta(days=ch.at.day - 1)
+            kept = (
+                min((until - scenario.start).days, self.h.n_days) if ch.grandfather_months else day
+            )
+            self.console.schedule.append((day, cat, kept))
+            at = pd.Timestamp(int(self.h.day_ns[day]), unit="ns", tz="UTC")
+            out.append(
+                PriceChange(at.tz_convert(self.catalog.timezone), cat, ch.grandfather_months)
+            )
+        return out
 
 
 class ExactModel(ModelBase):
@@ -240,14 +275,14 @@ class ExactModel(ModelBase):
             self.usage.arrays(),
             self.h,
             n_ops=len(ops["t_ns"]),
-            extra={"reasons": list(self.reasons)},
+            extra={"reasons": list(self.reasons), "price_changes": self.price_changes},
         )
 
     # -- the console process -----------------------------------------------------------------
     def _console(self) -> Any:
         h, con, eng = self.h, self.console, self.engine
         con.setup(h.start_ns)
-        u = None
+        u = np.zeros((len(self.tenants), 0))
         for d in range(h.n_days + 1):
             yield self.env.timeout(h.day_s[d] - self.env.now)
             if d > 0:
@@ -260,7 +295,7 @@ class ExactModel(ModelBase):
                 u = decision_uniforms(self.tenants, len(days))
                 draw = h.plan_days(m)
                 for i, t in enumerate(self.tenants):
-                    if con.state[i] != GONE:
+                    if con.state[i] != GONE or con.waiting[i]:
                         plan = take_month(t, draw, h.day_s, h.day_s[days[-1] + 1], h.day_s[-1])
                         self.env.process(self._tenant(i, plan))
                 if self.progress is not None:

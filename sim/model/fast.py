@@ -50,56 +50,53 @@ import numpy as np
 
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.core.vocab import Code
-from sim.model.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED
-from sim.model.exact import ModelBase, Progress, Raw, TenantKey, decision_uniforms
+from sim.model.decisions import ATTEMPTS, CODE_COL, GONE
+from sim.model.exact import (
+    USAGE_COLUMNS,
+    ModelBase,
+    Progress,
+    Raw,
+    TenantKey,
+    decision_uniforms,
+)
+from sim.model.fastday import (
+    CODE_LIST,
+    COMMUNITY,
+    REASON_OF,
+    add_group_counts,
+    decide_one_by_one,
+    full_joins,
+    groups_existing,
+    joins_by_group,
+    limits_of,
+    split_outcome_keys,
+)
 from sim.model.fastparts import Grow, Members, by_tenant_time, day_of
 from sim.model.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, plan_pieces
-from sim.rules.limits import GROUP_CODES
-from sim.rules.state import derive_limits
 
-BIG = np.iinfo(np.int64).max // 4
 MIN_WIDTH = 64
+"""A step with fewer tenants than this is cheaper one operation at a time (:meth:`_tail`)."""
 PLAN_CHUNK = 1000
 """Tenants whose plans are drawn in one call (bounds the memory the drawing takes)."""
-"""A step with fewer tenants than this is cheaper one operation at a time (:meth:`_tail`)."""
-REASON_OF = {code: reason for reason, code in GROUP_CODES.items()}
-_CODE_LIST = np.array([0, *sorted(REASON_OF)], dtype=np.int64)
-_COMMUNITY = GROUP_TYPES.index("Community")
 _ONE = np.int32(1)  # (np.add.at is fast when the value has the array's dtype)
-_COL_OF = np.array([CODE_COL.get(int(c), -1) for c in _CODE_LIST], dtype=np.int64)
-"""Column of :class:`~sim.model.decisions.Stats` counting each code of ``_CODE_LIST`` (-1: none)."""
-
-
+_COL_OF = np.array([CODE_COL.get(int(c), -1) for c in CODE_LIST], dtype=np.int64)
+"""Column of :class:`~sim.model.decisions.Stats` counting each code of ``CODE_LIST`` (-1: none)."""
 _LIMIT_KEYS = ("edition", "live_unlimited", "members_per_group", "groups_per_user")
-"""What :func:`limits_of` reads of a configuration."""
+"""What :func:`~sim.model.fastday.limits_of` reads of a configuration."""
+_PLAN_OPS = (REGISTER, CREATE, JOIN, DISSOLVE)
 
 
-def limits_of(catalog: Catalog, config: dict[str, Any], state: int) -> tuple[Any, ...]:
-    """(accounts, live, nonlive, groups per user, caps per type, community, blocked code,
-    free DAU on a hard cap or -1) of a configuration: :func:`sim.rules.state.derive_limits`,
-    the engine's own derivation (R3, R5), with ``BIG`` for unlimited."""
-    if state == LAPSED:
-        return (0, 0, 0, 0, [0] * len(GROUP_TYPES), False, Code.PREPAID_EXPIRED, 0)
-    lim = derive_limits(
-        catalog,
-        config["edition"],
-        live_unlimited=config["live_unlimited"],
-        groups_per_user=config["groups_per_user"],
-        members_per_group=config["members_per_group"],
-    )
-    big = lambda v: BIG if v is None else v  # noqa: E731
-    caps = [big(lim.caps[name]) for name in GROUP_TYPES]
-    hard = -1 if lim.dau_hard_cap is None else lim.dau_hard_cap
-    return (
-        big(lim.accounts),
-        big(lim.live_groups),
-        big(lim.nonlive_groups),
-        lim.groups_per_user,
-        caps,
-        lim.community,
-        0,
-        hard,
-    )
+def check_plan(plan: dict[str, np.ndarray]) -> None:
+    """Assert what the fast mode's rules rely on in a plan: only registrations, creations
+    without invited members, joins of non-live groups (by users not in the group: repeats are
+    dropped when drawn) and dissolutions; no leaving. A plan breaking this is a bug."""
+    op, gtype = plan["op"], plan["gtype"]
+    if not np.isin(op, _PLAN_OPS).all():
+        raise AssertionError(f"fast mode: a plan holds operations {sorted(set(op.tolist()))}")
+    if ((op == JOIN) & (gtype == LIVE_TYPE)).any():
+        raise AssertionError("fast mode: a plan joins a live group (joins are non-live only)")
+    if "members" in plan or "leave" in plan:
+        raise AssertionError("fast mode: a plan invites members or leaves groups")
 
 
 class FastModel(ModelBase):
@@ -124,7 +121,8 @@ class FastModel(ModelBase):
         self.lim_acc, self.lim_live, self.lim_nonlive, self.gpu = z(), z(), z(), z()
         self.caps = np.zeros((n, len(GROUP_TYPES)), dtype=np.int64)
         self.community, self.blocked, self.hard = z(bool), z(), z()
-        self.dau = np.stack([t.dau for t in self.tenants]).astype(np.int64) if n else None
+        days = [t.dau for t in self.tenants] or [np.zeros(self.h.n_days)]
+        self.dau = np.stack(days).astype(np.int64)[:n]
         for i, t in enumerate(self.tenants):
             t.dau = self.dau[i]  # one copy: the tenants' rows of the table
         # groups (global ids) and memberships (a chain of blocks per group)
@@ -171,7 +169,7 @@ class FastModel(ModelBase):
         h, con = self.h, self.console
         draw = h.plan_days(int(h.month_of_day[days[0]]))
         if len(draw):
-            alive = np.flatnonzero(con.state != GONE)
+            alive = np.flatnonzero((con.state != GONE) | con.waiting)
             parts = [
                 self._draw(alive[k : k + PLAN_CHUNK], draw)
                 for k in range(0, len(alive), PLAN_CHUNK)
@@ -210,7 +208,7 @@ class FastModel(ModelBase):
         t, loc, grp = (np.concatenate(drawn[c]) for c in ("t", "tenant", "group"))
         ten = idx[loc]
         i4 = np.int32 if max(self.g.n, int(self.user_off[-1])) < 2**31 else np.int64
-        return {  # compact: the pending operations of every tenant are held at once
+        out = {  # compact: the pending operations of every tenant are held at once
             "t": t,
             "tenant": ten.astype(np.int32),
             "op": np.concatenate(drawn["op"], dtype=np.int8),
@@ -219,28 +217,18 @@ class FastModel(ModelBase):
             "gtype": np.concatenate(drawn["gtype"], dtype=np.int8),
             "day": day_of(t, h.day_s).astype(np.int16),
         }
+        check_plan(out)
+        return out
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> Raw:
         h, con = self.h, self.console
         con.setup(h.start_ns)
         self._refresh()
-        usage: dict[str, list[np.ndarray]] = {
-            k: []
-            for k in (
-                "day",
-                "tenant",
-                "users",
-                "dau",
-                "dau_refused",
-                "dau_code",
-                "groups",
-                "live_groups",
-            )
-        }
+        usage: dict[str, list[np.ndarray]] = {k: [] for k in USAGE_COLUMNS}
         plan: dict[str, np.ndarray] = {}
         bounds = np.zeros(0, dtype=np.int64)
-        u = None
+        u = np.zeros((len(self.tenants), 0))
         for d in range(h.n_days):
             m = int(h.month_of_day[d])
             if d == h.month_first[m]:
@@ -248,7 +236,9 @@ class FastModel(ModelBase):
                 u = decision_uniforms(self.tenants, len(days))
                 self.m.compact(self.g.a["alive"][: self.g.n], self.g.a["head"])
                 plan = self._month(days)
-                bounds = np.searchsorted(plan["day"], np.arange(d, days[-1] + 2)) if plan else None
+                bounds = (
+                    np.searchsorted(plan["day"], np.arange(d, days[-1] + 2)) if plan else bounds
+                )
                 if self.progress is not None:
                     self.progress(m + 1, len(h.month_first) - 1)
             t_ns = int(h.day_ns[d])
@@ -289,7 +279,7 @@ class FastModel(ModelBase):
                 usage[k].append(np.asarray(v, dtype=np.int64))
             self.stats.end_day(d)
         ops = self._group_ops()
-        reasons = ["", *(REASON_OF[c] for c in _CODE_LIST[1:])]
+        reasons = ["", *(REASON_OF[c] for c in CODE_LIST[1:])]
         return Raw(
             self.tenants,
             self.engine,
@@ -298,42 +288,19 @@ class FastModel(ModelBase):
             {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in usage.items()},
             h,
             n_ops=self.n_ops,
-            extra={"reasons": reasons},
+            extra={"reasons": reasons, "price_changes": self.price_changes},
         )
 
     def _group_ops(self) -> dict[str, np.ndarray]:
         if not self.out:
             z = np.zeros(0, dtype=np.int64)
             return {"tenant": z, "day": z, "op": z, "error_code": z, "reason": z, "count": z}
-        # one array at a time (this table is large): sorted by (tenant, day, op, code)
+        # one array at a time (this table is large)
         out, self.out = self.out, []
         keys = np.concatenate([k for k, _ in out])
         count = np.concatenate([c for _, c in out])
         del out
-        # the keys are distinct, in day order, each day's ascending: a stable sort by tenant
-        # sorts them (a radix sort, for 16-bit tenants)
-        ten = keys // (len(_CODE_LIST) * 4 * self.h.n_days)
-        order = np.argsort(
-            ten.astype(np.int16 if len(self.tenants) < 2**15 else np.int64), kind="stable"
-        )
-        del ten
-        keys = keys[order]
-        count = count[order]
-        del order
-        nc = len(_CODE_LIST)
-        code_i = (keys % nc).astype(np.int8)
-        op = (keys // nc % 4).astype(np.int8)
-        keys //= nc * 4
-        day = (keys % self.h.n_days).astype(np.int32)
-        keys //= self.h.n_days
-        return {
-            "tenant": keys.astype(np.int32),
-            "day": day,
-            "op": op,
-            "error_code": _CODE_LIST[code_i],
-            "reason": code_i,
-            "count": count,
-        }
+        return split_outcome_keys(keys, count, self.h.n_days, len(self.tenants))
 
     # -- one day ----------------------------------------------------------------------------
     def _day(self, d: int, p: dict[str, np.ndarray], alive: np.ndarray) -> None:
@@ -364,8 +331,8 @@ class FastModel(ModelBase):
         self.n_stepped += n - n_easy
         done = code >= 0
         self.n_ops += int(done.sum())
-        ci = np.searchsorted(_CODE_LIST, code[done])
-        nc = len(_CODE_LIST)
+        ci = np.searchsorted(CODE_LIST, code[done])
+        nc = len(CODE_LIST)
         per_tenant = 4 * nc  # (op, code) of a tenant
         counts = np.bincount(ten[done] * per_tenant + op[done] * nc + ci)
         small = np.flatnonzero(counts)
@@ -392,15 +359,14 @@ class FastModel(ModelBase):
         cnt = self.ucount[uu]
         is_c, is_j = op == CREATE, op == JOIN
         live = ty == LIVE_TYPE
-        refused = is_c & (ty == _COMMUNITY) & ~self.community[ten]  # 10059, static
+        refused = is_c & (ty == COMMUNITY) & ~self.community[ten]  # 10059, static
         newu = (cnt < 0) & (op != DISSOLVE) & ~refused
         sat = self.accounts >= self.lim_acc  # accounts never decrease
         refused |= newu & sat[ten]  # 70398, static
         may = ~refused & ~blocked  # operations that may succeed
         newu &= may
-        bad = self.accounts + np.bincount(ten[newu][self._first(uu[newu])], minlength=nt)
-        bad = bad > self.lim_acc
-        bad &= ~sat
+        grown = self.accounts + np.bincount(ten[newu][self._first(uu[newu])], minlength=nt)
+        bad = (grown > self.lim_acc) & ~sat
         lc = may & is_c & live
         bad |= self.live + np.bincount(ten[lc], minlength=nt) > self.lim_live
         nc = may & is_c & ~live
@@ -427,51 +393,23 @@ class FastModel(ModelBase):
         (tenant, time): the same rules as :meth:`_step` with every order-dependent check known
         to pass, so an outcome depends only on the state at the start of the day."""
         g = self.g.a
-        n = len(ten)
-        pos = np.arange(n)
         cnt = self.ucount[uu]
         is_c, is_j, is_d = op == CREATE, op == JOIN, op == DISSOLVE
         live = ty == LIVE_TYPE
         blocked = self.blocked[ten]
         code = np.where(blocked > 0, blocked, 0)
-        code[(code == 0) & is_c & (ty == _COMMUNITY) & ~self.community[ten]] = (
+        code[(code == 0) & is_c & (ty == COMMUNITY) & ~self.community[ten]] = (
             Code.COMMUNITY_UNSUPPORTED
         )
         newu = (cnt < 0) & ~is_d
         code[(code == 0) & newu & (self.accounts[ten] >= self.lim_acc[ten])] = Code.ACCOUNT_LIMIT
-        # which groups exist when a join or dissolve comes: at the start of the day, or
-        # created (successfully) earlier in the day; not after a dissolve
         has_g = is_j | is_d
-        gsafe = np.where(has_g, gg, 0)
-        exists = g["alive"][gsafe] & has_g
-        # (a group has one create and one dissolve row: mark each with its position + 1)
-        mark = g["mark"]
-        c_ok = is_c & (code == 0)
-        if c_ok.any():
-            cg = gg[c_ok]
-            mark[cg] = pos[c_ok] + 1
-            m = mark[gsafe]
-            exists |= has_g & (m > 0) & (m <= pos)
-            mark[cg] = 0
-        dd = is_d & exists
-        if dd.any():
-            dg = gg[dd]
-            mark[dg] = pos[dd] + 1
-            m = mark[gsafe]
-            exists &= ~(has_g & (m > 0) & (m <= pos))
-            mark[dg] = 0
-        code[has_g & ~exists] = -1
+        code[has_g & ~groups_existing(g, gg, is_c & (code == 0), is_j, is_d)] = -1
         # 10014: a join succeeds while the group is below its cap; the users' groups being out
         # of reach, every join that gets this far succeeds until then, and the others fail
-        jn = np.flatnonzero((code == 0) & is_j)
-        o = jn[np.argsort(gg[jn], kind="stable")]  # by group, then time
-        if len(jn):
-            go = gg[o]
-            start = np.flatnonzero(np.r_[True, go[1:] != go[:-1]])
-            rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
-            cap = self.caps[ten[o], ty[o]]
-            size = np.maximum(g["size"][go], 1)
-            code[o[size + rank >= cap]] = Code.GROUP_FULL
+        o = joins_by_group(gg, (code == 0) & is_j)
+        if len(o):
+            code[o[full_joins(gg[o], self.caps[ten[o], ty[o]], g["size"])]] = Code.GROUP_FULL
         ok = code == 0
         # apply: accounts
         new_acc = ok & newu
@@ -498,31 +436,10 @@ class FastModel(ModelBase):
             nl = gi[~live[d_ok]]
             np.add.at(self.ucount, g["owner"][nl], -_ONE)
             np.add.at(self.ucount, self.m.users(g["head"][nl]), -_ONE)
-        # group counts and their peaks over the day, from the rows that change them (the peaks
-        # start the day at the counts, so the rows between them need no look)
+        # group counts and their peaks over the day, from the rows that change them
         ch = np.flatnonzero(c_ok | d_ok)
         if len(ch):
-            sign = np.where(c_ok[ch], 1, -1)
-            dl = np.where(live[ch], sign, 0)
-            dn = sign - dl
-            tc = ten[ch]
-            n = len(ch)
-            starts = np.flatnonzero(np.r_[True, tc[1:] != tc[:-1]])
-            ts = tc[starts]
-            run_l = np.cumsum(dl)
-            run_t = run_l + np.cumsum(dn)
-            seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
-            base_l = run_l[starts] - dl[starts]
-            base_t = run_t[starts] - dl[starts] - dn[starts]
-            run_l = run_l - base_l[seg]
-            run_t = run_t - base_t[seg]
-            top_l = np.maximum.reduceat(run_l, starts)
-            top_t = np.maximum.reduceat(run_t, starts)
-            lv0, tot0 = self.live[ts], self.live[ts] + self.nonlive[ts]
-            self.peak_live[ts] = np.maximum(self.peak_live[ts], lv0 + top_l)
-            self.peak_groups[ts] = np.maximum(self.peak_groups[ts], tot0 + top_t)
-            self.live[ts] += np.add.reduceat(dl, starts)
-            self.nonlive[ts] += np.add.reduceat(dn, starts)
+            add_group_counts(self, ten[ch], c_ok[ch], live[ch])
         return code
 
     def _found(self, gi: np.ndarray, owners: np.ndarray) -> None:
@@ -616,7 +533,7 @@ class FastModel(ModelBase):
         is_create = op == CREATE
         # 10059: Community groups only where the edition has them
         code = np.where(
-            todo & is_create & (ty == _COMMUNITY) & ~self.community[ti],
+            todo & is_create & (ty == COMMUNITY) & ~self.community[ti],
             Code.COMMUNITY_UNSUPPORTED,
             code,
         )
@@ -688,92 +605,4 @@ class FastModel(ModelBase):
     ) -> np.ndarray:
         """The same rules as :meth:`_step`, one operation at a time, for operations sorted by
         (tenant, time): the long tail of a day's busiest tenants."""
-        g, mem = self.g.a, self.m
-        alive, size, owner, head = g["alive"], g["size"], g["owner"], g["head"]
-        ucount = self.ucount
-        out = [0] * len(ten)
-        cur_t = -1
-        acc = lv = nl = pg = pl = lim_acc = lim_lv = lim_nl = gpu = blocked = 0
-        comm, caps = False, []
-        for k, (i, o, u, grp, gt) in enumerate(
-            zip(ten.tolist(), op.tolist(), uu.tolist(), gg.tolist(), ty.tolist(), strict=True)
-        ):
-            if i != cur_t:
-                if cur_t >= 0:
-                    self.accounts[cur_t], self.live[cur_t], self.nonlive[cur_t] = acc, lv, nl
-                    self.peak_groups[cur_t], self.peak_live[cur_t] = pg, pl
-                cur_t = i
-                acc, lv, nl = int(self.accounts[i]), int(self.live[i]), int(self.nonlive[i])
-                pg, pl = int(self.peak_groups[i]), int(self.peak_live[i])
-                lim_acc, lim_lv, lim_nl = (
-                    int(self.lim_acc[i]),
-                    int(self.lim_live[i]),
-                    int(self.lim_nonlive[i]),
-                )
-                gpu, blocked, comm = int(self.gpu[i]), int(self.blocked[i]), bool(self.community[i])
-                caps = self.caps[i].tolist()
-            if o != REGISTER and o != CREATE and not alive[grp]:
-                out[k] = -1
-                continue
-            if blocked:
-                out[k] = blocked
-                continue
-            if o == DISSOLVE:
-                alive[grp] = False
-                if gt == LIVE_TYPE:
-                    lv -= 1
-                else:
-                    nl -= 1
-                    ucount[owner[grp]] -= 1
-                    mem.release_one(int(head[grp]), ucount)
-                continue
-            c = int(ucount[u])
-            if o == CREATE and gt == _COMMUNITY and not comm:
-                out[k] = Code.COMMUNITY_UNSUPPORTED
-                continue
-            if c < 0 and acc >= lim_acc:
-                out[k] = Code.ACCOUNT_LIMIT
-                continue
-            if o == REGISTER:
-                if c < 0:
-                    ucount[u] = 0
-                    acc += 1
-                continue
-            live = gt == LIVE_TYPE
-            if o == CREATE:
-                if live and lv >= lim_lv:
-                    out[k] = Code.LIVE_GROUP_LIMIT
-                    continue
-                if not live and nl >= lim_nl:
-                    out[k] = Code.GROUP_LIMIT
-                    continue
-                if not live and max(c, 0) >= gpu:
-                    out[k] = Code.USER_GROUP_LIMIT
-                    continue
-                if c < 0:
-                    acc += 1
-                ucount[u] = max(c, 0) + (not live)
-                alive[grp], size[grp], owner[grp], head[grp] = True, 1, u, -1
-                if live:
-                    lv += 1
-                    pl = max(pl, lv)
-                else:
-                    nl += 1
-                pg = max(pg, lv + nl)
-                continue
-            # JOIN (non-live groups only in plans)
-            if size[grp] >= caps[gt]:
-                out[k] = Code.GROUP_FULL
-                continue
-            if max(c, 0) >= gpu:
-                out[k] = Code.USER_GROUP_LIMIT
-                continue
-            if c < 0:
-                acc += 1
-            ucount[u] = max(c, 0) + 1
-            mem.add_one(grp, u, head)
-            size[grp] += 1
-        if cur_t >= 0:
-            self.accounts[cur_t], self.live[cur_t], self.nonlive[cur_t] = acc, lv, nl
-            self.peak_groups[cur_t], self.peak_live[cur_t] = pg, pl
-        return np.asarray(out, dtype=np.int64)
+        return decide_one_by_one(self, ten, op, uu, gg, ty)

@@ -33,13 +33,14 @@ from __future__ import annotations
 import bisect
 import functools
 from dataclasses import dataclass, field
-from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from sim.core.catalog import GROUP_TYPES
+from sim.model.archetypes import ARCHETYPES, ArchetypeParams
 from sim.model.rng import TenantStreams
+
+__all__ = ["ARCHETYPES", "ArchetypeParams", "Tenant", "draw_plans", "make_tenant", "month_plan"]
 
 # operation codes of a plan (and of the fast mode's tables)
 REGISTER, CREATE, JOIN, DISSOLVE = 0, 1, 2, 3
@@ -47,153 +48,8 @@ OPS = ("register_user", "create_group", "join_group", "dissolve_group")
 TYPE_CODE = {name: i for i, name in enumerate(GROUP_TYPES)}
 LIVE_TYPE = TYPE_CODE["AVChatRoom"]
 DAY_S = 86_400.0
-
-Share = Annotated[float, Field(ge=0, le=1)]
-NonNeg = Annotated[float, Field(ge=0)]
-
-
-class ArchetypeParams(BaseModel):
-    """An archetype's parameters (all illustrative; ``docs/model.md`` gives the reasoning).
-
-    Units: counts of users and groups; rates per DAU per day; money in the catalog's currency
-    per month; durations in days unless the name says hours.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    count: int = Field(ge=0, description="tenants of this archetype")
-    start_state: dict[str, Share] = Field(
-        description="share of tenants starting on each edition: IM, Pro, Ultimate, Trial"
-    )
-    users0_median: float = Field(gt=0)
-    users0_sigma: NonNeg = 1.0
-    growth_per_month: float = Field(ge=-0.5, le=2.0, description="mean log-growth of users")
-    growth_sd_between: NonNeg = 0.02
-    growth_sd_daily: NonNeg = 0.01
-    dau_share: Share = 0.3
-    dau_sd_daily: NonNeg = 0.15
-    activity_exponent: float = Field(
-        ge=0, lt=1, description="per-user activity weight rank**-a: larger, heavier tail"
-    )
-    create_rate: NonNeg = Field(description="non-live groups created per DAU per day")
-    group_types: dict[str, NonNeg] = Field(description="non-live type mix (weights)")
-    size_min: int = Field(ge=1, description="smallest target size (members incl. owner)")
-    size_alpha: float = Field(gt=0, description="Pareto tail index of target sizes")
-    size_max: int = Field(ge=1)
-    fill_days: float = Field(gt=0, description="joins arrive uniformly over this many days")
-    lifetime_days: NonNeg = Field(description="mean group lifetime; 0: never dissolved")
-    live_rate: NonNeg = 0.0
-    live_hours_median: float = Field(gt=0, default=2.0)
-    event_prob_per_month: Share = 0.0
-    event_days: int = Field(ge=1, default=3)
-    event_live_multiplier: float = Field(ge=1, default=1.0)
-    wtp_median: float = Field(gt=0, description="willingness to pay, currency per month")
-    wtp_sigma: NonNeg = 0.8
-
-
-def _a(**kw: object) -> ArchetypeParams:
-    return ArchetypeParams.model_validate(kw)
-
-
-ARCHETYPES: dict[str, ArchetypeParams] = {
-    "social": _a(
-        count=0,
-        start_state={"IM": 0.95, "Pro": 0.05},
-        users0_median=40,
-        users0_sigma=0.8,
-        growth_per_month=0.08,
-        dau_share=0.3,
-        activity_exponent=0.6,
-        create_rate=0.03,
-        group_types={"Public": 0.6, "Work": 0.4},
-        size_min=3,
-        size_alpha=1.6,
-        size_max=500,
-        fill_days=3,
-        lifetime_days=90,
-        live_rate=0.002,
-        wtp_median=300,
-        wtp_sigma=1.0,
-    ),
-    "enterprise": _a(
-        count=0,
-        start_state={"IM": 0.4, "Pro": 0.5, "Ultimate": 0.1},
-        users0_median=150,
-        users0_sigma=0.9,
-        growth_per_month=0.03,
-        dau_share=0.6,
-        activity_exponent=0.4,
-        create_rate=0.006,
-        group_types={"Work": 0.6, "Meeting": 0.3, "Public": 0.1},
-        size_min=5,
-        size_alpha=1.15,
-        size_max=3000,
-        fill_days=5,
-        lifetime_days=180,
-        wtp_median=1500,
-        wtp_sigma=0.7,
-    ),
-    "live": _a(
-        count=0,
-        start_state={"IM": 0.7, "Pro": 0.3},
-        users0_median=150,
-        users0_sigma=1.2,
-        growth_per_month=0.06,
-        dau_share=0.35,
-        activity_exponent=0.7,
-        create_rate=0.002,
-        group_types={"Public": 1.0},
-        size_min=5,
-        size_alpha=1.3,
-        size_max=2000,
-        fill_days=7,
-        lifetime_days=120,
-        live_rate=0.02,
-        live_hours_median=3.0,
-        event_prob_per_month=0.4,
-        event_days=3,
-        event_live_multiplier=3.0,
-        wtp_median=900,
-        wtp_sigma=0.8,
-    ),
-    "community": _a(
-        count=0,
-        start_state={"IM": 0.5, "Pro": 0.4, "Ultimate": 0.1},
-        users0_median=300,
-        users0_sigma=1.0,
-        growth_per_month=0.05,
-        dau_share=0.2,
-        activity_exponent=0.5,
-        create_rate=0.003,
-        group_types={"Public": 0.85, "Community": 0.15},
-        size_min=10,
-        size_alpha=1.25,
-        size_max=20000,
-        fill_days=14,
-        lifetime_days=365,
-        wtp_median=1200,
-        wtp_sigma=0.8,
-    ),
-    "game": _a(
-        count=0,
-        start_state={"IM": 0.5, "Pro": 0.5},
-        users0_median=200,
-        users0_sigma=1.0,
-        growth_per_month=0.04,
-        dau_share=0.3,
-        activity_exponent=0.85,
-        create_rate=0.012,
-        group_types={"Work": 0.5, "Public": 0.5},
-        size_min=2,
-        size_alpha=2.0,
-        size_max=100,
-        fill_days=1,
-        lifetime_days=14,
-        wtp_median=800,
-        wtp_sigma=0.9,
-    ),
-}
-"""The archetypes a scenario may name (``population.<name>``), with their default parameters."""
+DAYS_PER_MONTH = 30.4375
+"""Days in a month for rates given per month (arrivals, going quiet)."""
 
 
 @dataclass
@@ -212,6 +68,7 @@ class Tenant:
     event: np.ndarray  # bool per day: an event (more live groups)
     next_group: int = 0
     next_seq: int = 0
+    arrival: int = 0  # the day the app is created (0: at the start)
     pending: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -223,8 +80,14 @@ def make_tenant(
     streams: TenantStreams,
     n_days: int,
     month_of_day: np.ndarray,
+    arriving: int | None = None,
 ) -> Tenant:
-    """Draw a tenant's demand for ``n_days`` days (growth stream) and economics (economics)."""
+    """Draw a tenant's demand for ``n_days`` days (growth stream) and economics (economics).
+
+    ``arriving``: the tenant is the ``arriving``-th (0-based) app of its archetype created
+    after the start: it arrives on a day drawn uniformly in its slot of ``1 /
+    arrivals_per_month`` months (economics stream), on IM, with no users or DAU before; from
+    that day its users and DAU are those drawn from day 0 on, shifted."""
     g = streams["growth"]
     users0 = params.users0_median * np.exp(params.users0_sigma * g.standard_normal())
     rate = params.growth_per_month + params.growth_sd_between * g.standard_normal()
@@ -245,7 +108,21 @@ def make_tenant(
     states, cum, total = _start_shares(tuple(sorted(params.start_state.items())))
     start_state = states[bisect.bisect_right(cum, e.random() * total)]
     wtp = float(params.wtp_median * np.exp(params.wtp_sigma * e.standard_normal()))
-    return Tenant(app, archetype, index, params, streams, start_state, wtp, users, dau, event)
+    arrival = 0
+    if arriving is not None:  # the k-th app arriving: in the k-th slot of 1/rate months
+        at = (arriving + e.random()) / params.arrivals_per_month * DAYS_PER_MONTH
+        arrival = min(int(at), n_days - 1)
+        start_state = "IM"
+        users[arrival:] = users[: n_days - arrival].copy()  # its demand from its first day
+        dau[arrival:] = dau[: n_days - arrival].copy()
+        users[:arrival] = 0
+        dau[:arrival] = 0
+    if params.quiet_after_months > 0:
+        quiet = arrival + int(e.exponential(params.quiet_after_months) * DAYS_PER_MONTH)
+        dau[quiet:] = 0
+    t = Tenant(app, archetype, index, params, streams, start_state, wtp, users, dau, event)
+    t.arrival = arrival
+    return t
 
 
 @functools.lru_cache(maxsize=64)
@@ -355,85 +232,142 @@ def _draw_archetype(
     seq: bool,
 ) -> dict[str, list[np.ndarray]]:
     p = ts[0].params
-    n_t, n_days = len(ts), len(days)
     base = day_start[days]
-    lo = max(int(days[0]) - 1, 0)
-    users = np.stack([t.users[lo : int(days[-1]) + 1] for t in ts])
-    u_days = users[:, days - lo]
-    prev = np.where(days > 0, users[:, np.maximum(days - 1, 0) - lo], 0)
-    new = u_days - prev
-    dau = np.stack([t.dau[days] for t in ts]).astype(float)
-    live_mult = np.where(np.stack([t.event[days] for t in ts]), p.event_live_multiplier, 1.0)
-    lam_c = p.create_rate * dau
-    lam_l = p.live_rate * dau * live_mult
-    n_reg = new.sum(axis=1).tolist()
-    # the draws, tenant by tenant: first what fixes the number of groups and their sizes...
-    # (non-live then live groups a day, in one Poisson call: the draws of two calls, in the same
-    # order; a mean of 0 gives 0 and reads nothing, so all-0 live means need no call)
-    lam = np.concatenate([lam_c, lam_l], axis=1)
-    live_any = (lam_l > 0).any(axis=1).tolist()
-    counts = np.zeros((n_t, 2 * n_days), dtype=np.int64)
+    dem = _demand(ts, days)
     rngs = [t.streams["activity"] for t in ts]
-    reg_u, r3, life = [], [], []
-    for i, rng in enumerate(rngs):
-        reg_u.append(rng.random(n_reg[i]))
-        nc = rng.poisson(lam[i] if live_any[i] else lam_c[i])
-        counts[i, : len(nc)] = nc
-        k = sum(nc[:n_days].tolist())
-        r3.append(rng.random(3 * k).reshape(3, k))  # times, types, sizes
-        if p.lifetime_days > 0:
-            life.append(rng.exponential(p.lifetime_days, k))
+    # the draws, tenant by tenant: first what fixes the number of groups and their sizes,
+    # then members, join times, live groups
+    counts, reg_u, rc, life = _first_draws(rngs, dem, p, len(days))
+    n_days = len(days)
     n_create_m, n_live_m = counts[:, :n_days], counts[:, n_days:]
-    k_t = n_create_m.sum(axis=1)
-    kl_t = n_live_m.sum(axis=1)
-    k = int(k_t.sum())
-    c_td = np.repeat(np.arange(n_t * n_days), n_create_m.ravel())
+    k_t, kl_t = n_create_m.sum(axis=1), n_live_m.sum(axis=1)
+    c_td = np.repeat(np.arange(len(ts) * n_days), n_create_m.ravel())
     c_ten, c_day = c_td // n_days, c_td % n_days
-    rc = np.concatenate(r3, axis=1) if r3 else np.zeros((3, 0))
-    n_users = u_days[c_ten, c_day]
+    n_users = dem["u_days"][c_ten, c_day]
     size = np.floor(p.size_min * rc[2] ** (-1.0 / p.size_alpha))
     size = np.minimum(np.minimum(size, p.size_max), n_users).astype(np.int64).clip(1)
     c_first = np.cumsum(k_t) - k_t
     size_cs = np.r_[0, np.cumsum(size)]
     cand_n = (size_cs[c_first + k_t] - size_cs[c_first]).tolist()
-    # ...then members, join times, live groups
+    r2a, rla, hours_sn = _second_draws(rngs, cand_n, kl_t.tolist())
+    reg = _registrations(dem, days, base, np.concatenate(reg_u))
+    next_group = np.array([t.next_group for t in ts], dtype=np.int64)
+    c_t = base[c_day] + 1.0 + rc[0] * (DAY_S - 2)
+    life_a = np.concatenate(life) * DAY_S if p.lifetime_days > 0 else np.full(len(c_t), np.inf)
+    c_gid = next_group[c_ten] + np.arange(len(c_t)) - c_first[c_ten]
+    nonlive = _nonlive(p, c_ten, c_t, _group_types(p, rc[1]), c_gid, size, n_users, life_a, r2a)
+    nonlive["has_d"] = nonlive["d_t"] < horizon_s
+    live = _live(p, dem, n_live_m, kl_t, next_group + k_t, base, rla, hours_sn)
+    for t, n in zip(ts, (k_t + kl_t).tolist(), strict=True):
+        t.next_group += n
+    return _assemble(ts, _columns(reg, nonlive, live), horizon_s, seq)
+
+
+def _demand(ts: list[Tenant], days: np.ndarray) -> dict[str, np.ndarray]:
+    """Users on each day, the users before it, new users, DAU and the Poisson means of
+    non-live and live groups (tenants x days)."""
+    p = ts[0].params
+    lo = max(int(days[0]) - 1, 0)
+    users = np.stack([t.users[lo : int(days[-1]) + 1] for t in ts])
+    u_days = users[:, days - lo]
+    prev = np.where(days > 0, users[:, np.maximum(days - 1, 0) - lo], 0)
+    dau = np.stack([t.dau[days] for t in ts]).astype(float)
+    live_mult = np.where(np.stack([t.event[days] for t in ts]), p.event_live_multiplier, 1.0)
+    return {
+        "u_days": u_days,
+        "prev": prev,
+        "new": u_days - prev,
+        "lam_c": p.create_rate * dau,
+        "lam_l": p.live_rate * dau * live_mult,
+    }
+
+
+def _first_draws(
+    rngs: list[np.random.Generator], dem: dict[str, np.ndarray], p: ArchetypeParams, n_days: int
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, list[np.ndarray]]:
+    """Per tenant, in this order: registration times, group counts a day (non-live then live
+    in one Poisson call: the draws of two calls, in the same order; a mean of 0 gives 0 and
+    reads nothing, so all-0 live means need no call), then per group time, type and size
+    uniforms and lifetimes. Returns (counts, registration uniforms, the 3 x k uniforms,
+    lifetimes)."""
+    lam_c, lam_l = dem["lam_c"], dem["lam_l"]
+    lam = np.concatenate([lam_c, lam_l], axis=1)
+    live_any = np.asarray((lam_l > 0).any(axis=1)).tolist()
+    n_reg = dem["new"].sum(axis=1).tolist()
+    counts = np.zeros((len(rngs), 2 * n_days), dtype=np.int64)
+    reg_u: list[np.ndarray] = []
+    r3: list[np.ndarray] = []
+    life: list[np.ndarray] = []
+    for i, rng in enumerate(rngs):
+        reg_u.append(rng.random(n_reg[i]))
+        nc = np.asarray(rng.poisson(lam[i] if live_any[i] else lam_c[i]))
+        counts[i, : len(nc)] = nc
+        k = sum(nc[:n_days].tolist())
+        r3.append(rng.random(3 * k).reshape(3, k))  # times, types, sizes
+        if p.lifetime_days > 0:
+            life.append(rng.exponential(p.lifetime_days, k))
+    rc = np.concatenate(r3, axis=1) if r3 else np.zeros((3, 0))
+    return counts, reg_u, rc, life
+
+
+def _second_draws(
+    rngs: list[np.random.Generator], cand_n: list[int], kl_list: list[int]
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Per tenant, in this order: member and join-time uniforms of its candidates, then the
+    start and host uniforms and the duration normals of its live groups."""
     r2, rl, hours_sn = [], [], []
-    kl_list = kl_t.tolist()
     for i, rng in enumerate(rngs):
         r2.append(rng.random(2 * cand_n[i]).reshape(2, cand_n[i]))  # members, join times
         if kl_list[i]:  # (no draw reads nothing)
             rl.append(rng.random(2 * kl_list[i]).reshape(2, kl_list[i]))  # start, host
             hours_sn.append(rng.standard_normal(kl_list[i]))
-    # registrations: the day's new users, at uniform times (users0 at the start, before all)
-    flat = new.ravel()
-    reg_td = np.repeat(np.arange(n_t * n_days), flat)
+    r2a = np.concatenate(r2, axis=1) if r2 else np.zeros((2, 0))
+    rla = np.concatenate(rl, axis=1) if rl else np.zeros((2, 0))
+    return r2a, rla, hours_sn
+
+
+def _registrations(
+    dem: dict[str, np.ndarray], days: np.ndarray, base: np.ndarray, reg_u: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The day's new users, at uniform times (the initial users at 0.5 s on the app's first
+    day, before all else)."""
+    n_days = len(days)
+    flat = dem["new"].ravel()
+    reg_td = np.repeat(np.arange(len(flat)), flat)
     reg_ten, reg_day = reg_td // n_days, reg_td % n_days
     reg_user = np.arange(len(reg_td)) - np.repeat(np.cumsum(flat) - flat, flat)
-    reg_user = reg_user + np.repeat(prev.ravel(), flat)
-    reg_u_a = np.concatenate(reg_u)
-    reg_t = np.where(days[reg_day] == 0, 0.5, 1.0 + reg_u_a * (DAY_S - 2)) + base[reg_day]
-    # non-live groups
+    reg_prev = np.repeat(dem["prev"].ravel(), flat)
+    reg_t = np.where(reg_prev == 0, 0.5, 1.0 + reg_u * (DAY_S - 2)) + base[reg_day]
+    return {"tenant": reg_ten, "t": reg_t, "user": reg_user + reg_prev}
+
+
+def _group_types(p: ArchetypeParams, u: np.ndarray) -> np.ndarray:
+    """Non-live group types (codes) from uniforms, by the archetype's mix."""
+    if not len(u):
+        return _EMPTY_I
     names = [k for k, w in sorted(p.group_types.items()) if w > 0]
     weights = np.array([p.group_types[k] for k in names], dtype=float)
     codes = np.array([TYPE_CODE[k] for k in names], dtype=np.int64)
-    c_t = base[c_day] + 1.0 + rc[0] * (DAY_S - 2)
-    c_type = (
-        codes[
-            np.searchsorted(np.cumsum(weights) / weights.sum(), rc[1], "right").clip(
-                0, len(codes) - 1
-            )
-        ]
-        if k
-        else _EMPTY_I
-    )
-    life_a = np.concatenate(life) * DAY_S if p.lifetime_days > 0 else np.full(k, np.inf)
-    next_group = np.array([t.next_group for t in ts], dtype=np.int64)
-    c_gid = next_group[c_ten] + np.arange(k) - c_first[c_ten]
-    # owner first, then members, by activity weight; repeats dropped (first draw kept)
+    at = np.searchsorted(np.cumsum(weights) / weights.sum(), u, "right")
+    return codes[at.clip(0, len(codes) - 1)]
+
+
+def _nonlive(
+    p: ArchetypeParams,
+    c_ten: np.ndarray,
+    c_t: np.ndarray,
+    c_type: np.ndarray,
+    c_gid: np.ndarray,
+    size: np.ndarray,
+    n_users: np.ndarray,
+    life_a: np.ndarray,
+    r2a: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Non-live groups: owner first, then members, by activity weight, repeats dropped (the
+    first draw kept); members join while the group exists; dissolution after its lifetime."""
+    k = len(c_t)
     cand_g = np.repeat(np.arange(k), size)
-    r2a = np.concatenate(r2, axis=1) if r2 else np.zeros((2, 0))
     cand_u = _pick_users(r2a[0], n_users, p.activity_exponent, at=cand_g)
-    fill_u = r2a[1]
     key = cand_g * (int(n_users.max()) + 1 if k else 1) + cand_u
     perm = np.argsort(key, kind="stable")  # np.unique(key, return_index=True), a bit faster
     key = key[perm]
@@ -442,52 +376,83 @@ def _draw_archetype(
     keep = np.zeros(len(cand_g), dtype=bool)
     keep[perm[first]] = True
     pos = np.arange(len(cand_g)) - np.repeat(np.cumsum(size) - size, size)
-    owner_row = keep & (pos == 0)
     join_row = keep & (pos > 0)
-    j_t = c_t[cand_g] + fill_u * p.fill_days * DAY_S
+    j_t = c_t[cand_g] + r2a[1] * p.fill_days * DAY_S
     join_row &= j_t < c_t[cand_g] + life_a[cand_g]  # members join only while the group exists
-    owner = cand_u[owner_row]
-    d_t = c_t + life_a
-    has_d = d_t < horizon_s
-    # live groups
-    kl = int(kl_t.sum())
-    l_td = np.repeat(np.arange(n_t * n_days), n_live_m.ravel())
+    return {
+        "ten": c_ten,
+        "t": c_t,
+        "type": c_type,
+        "gid": c_gid,
+        "owner": cand_u[keep & (pos == 0)],
+        "j_g": cand_g[join_row],
+        "j_t": j_t[join_row],
+        "j_u": cand_u[join_row],
+        "d_t": c_t + life_a,
+    }
+
+
+def _live(
+    p: ArchetypeParams,
+    dem: dict[str, np.ndarray],
+    n_live_m: np.ndarray,
+    kl_t: np.ndarray,
+    first_id: np.ndarray,
+    base: np.ndarray,
+    rla: np.ndarray,
+    hours_sn: list[np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Live groups: start, host, end after lognormal hours; ids from ``first_id`` per tenant."""
+    n_days = n_live_m.shape[1]
+    l_td = np.repeat(np.arange(n_live_m.size), n_live_m.ravel())
     l_ten, l_day = l_td // n_days, l_td % n_days
-    rla = np.concatenate(rl, axis=1) if rl else np.zeros((2, 0))
     l_t = base[l_day] + 1.0 + rla[0] * (DAY_S - 2)
-    host = _pick_users(rla[1], u_days[l_ten, l_day], p.activity_exponent)
+    host = _pick_users(rla[1], dem["u_days"][l_ten, l_day], p.activity_exponent)
     hours = p.live_hours_median * np.exp(0.5 * np.concatenate([np.zeros(0), *hours_sn]))
-    l_end = l_t + hours * 3600.0
     l_first = np.cumsum(kl_t) - kl_t
-    lid = next_group[l_ten] + k_t[l_ten] + np.arange(kl) - l_first[l_ten]
-    for t, n in zip(ts, (k_t + kl_t).tolist(), strict=True):
-        t.next_group += n
-    j_g = cand_g[join_row]
+    lid = first_id[l_ten] + np.arange(len(l_t)) - l_first[l_ten]
+    return {"ten": l_ten, "t": l_t, "end": l_t + hours * 3600.0, "host": host, "id": lid}
+
+
+def _columns(
+    reg: dict[str, np.ndarray], nl: dict[str, np.ndarray], lv: dict[str, np.ndarray]
+) -> dict[str, list[np.ndarray]]:
+    """The plan's columns, each as its pieces in draw order: registrations, creations, joins,
+    dissolutions, live creations, live dissolutions."""
+    n_r, k, kl = len(reg["t"]), len(nl["t"]), len(lv["t"])
+    j_g, has_d = nl["j_g"], nl["has_d"]
     n_j, n_d = len(j_g), int(has_d.sum())
-    cols = {
-        "tenant": [reg_ten, c_ten, c_ten[j_g], c_ten[has_d], l_ten, l_ten],
-        "t": [reg_t, c_t, j_t[join_row], d_t[has_d], l_t, l_end],
+    ten, gid, ty, owner = nl["ten"], nl["gid"], nl["type"], nl["owner"]
+    return {
+        "tenant": [reg["tenant"], ten, ten[j_g], ten[has_d], lv["ten"], lv["ten"]],
+        "t": [reg["t"], nl["t"], nl["j_t"], nl["d_t"][has_d], lv["t"], lv["end"]],
         "op": [
-            np.full(len(reg_t), REGISTER),
+            np.full(n_r, REGISTER),
             np.full(k, CREATE),
             np.full(n_j, JOIN),
             np.full(n_d, DISSOLVE),
             np.full(kl, CREATE),
             np.full(kl, DISSOLVE),
         ],
-        "user": [reg_user, owner, cand_u[join_row], owner[has_d], host, host],
-        "group": [np.full(len(reg_t), -1), c_gid, c_gid[j_g], c_gid[has_d], lid, lid],
+        "user": [reg["user"], owner, nl["j_u"], owner[has_d], lv["host"], lv["host"]],
+        "group": [np.full(n_r, -1), gid, gid[j_g], gid[has_d], lv["id"], lv["id"]],
         "gtype": [
-            np.full(len(reg_t), -1),
-            c_type,
-            c_type[j_g],
-            c_type[has_d],
+            np.full(n_r, -1),
+            ty,
+            ty[j_g],
+            ty[has_d],
             np.full(kl, LIVE_TYPE),
             np.full(kl, LIVE_TYPE),
         ],
     }
-    # nothing after the horizon; ``seq`` numbers a tenant's rows in draw order (the order of
-    # the components above, each sorted by tenant)
+
+
+def _assemble(
+    ts: list[Tenant], cols: dict[str, list[np.ndarray]], horizon_s: float, seq: bool
+) -> dict[str, list[np.ndarray]]:
+    """Nothing after the horizon; ``seq`` numbers a tenant's rows in draw order (the order of
+    the pieces, each sorted by tenant)."""
+    n_t = len(ts)
     seq_next = np.array([t.next_seq for t in ts], dtype=np.int64)
     parts: dict[str, list[np.ndarray]] = {c: [] for c in (*cols, "seq")[: len(cols) + seq]}
     for j in range(len(cols["t"])):

@@ -42,6 +42,7 @@ import pandas as pd
 from sim.core.catalog import Catalog
 from sim.core.vocab import NS_PER_DAY
 from sim.model import shards as shards_mod
+from sim.model.assumptions import assumptions
 from sim.model.exact import ExactModel, ModelBase
 from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
 from sim.model.shards import Part, Shard
@@ -271,6 +272,9 @@ def _summary(
         "scenario_data": sc.model_dump(mode="json"),
         "start": sc.start.isoformat(),
         "horizon_months": sc.horizon_months,
+        "warmup_months": sc.warmup_months,
+        "report_start": sc.report_start.strftime("%Y-%m"),
+        "assumptions": assumptions(sc),
         "timezone": catalog.timezone,
         "catalog": catalog.name,
         "catalog_hash": catalog_digest(catalog),

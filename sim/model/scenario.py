@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -55,6 +56,25 @@ class CatalogRef(BaseModel):
     overrides: dict[str, Any] = Field(default_factory=dict)
 
 
+class CatalogChange(BaseModel):
+    """A scheduled price change: from local midnight of ``at``, the catalog with ``overrides``
+    (prices only) applied over the scenario's catalog and the changes before; postpaid apps
+    keep the previous prices for ``grandfather_months`` months."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: dt.date
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    grandfather_months: int = Field(ge=0, le=120, default=0)
+
+
+PRICE_KEY = re.compile(
+    r"editions\.[^.]+\.(price_per_month|prepaid_price_per_month"
+    r"|packs\.[^.]+\.options\.[^.]+|overage\.[^.]+\.price_per_block)$"
+)
+"""The catalog keys a scheduled change may override: prices only."""
+
+
 class Scenario(BaseModel):
     """A validated scenario. Build with :func:`load_scenario` or :func:`scenario_from_dict`."""
 
@@ -65,25 +85,44 @@ class Scenario(BaseModel):
     catalog: CatalogRef = CatalogRef()
     start: dt.date
     horizon_months: int = Field(ge=1, le=120)
+    warmup_months: int = Field(ge=0, default=0)
     seed: int = Field(ge=0)
     replications: int = Field(ge=1, le=1000, default=1)
     mode: Literal["exact", "fast"] = "exact"
     population: dict[str, ArchetypeParams]
     behaviour: Behaviour = Behaviour()
+    catalog_changes: list[CatalogChange] = Field(default_factory=list)
     source: str = Field(default="<scenario>", exclude=True)
     base_dir: str = Field(default=".", exclude=True)
 
     def load_catalog(self) -> Catalog:
         """The catalog with the scenario's overrides applied (a :class:`CatalogError` names the
         scenario file)."""
+        try:
+            return load_catalog(self._catalog_ref(), flatten_overrides(self.catalog.overrides))
+        except CatalogError as exc:
+            raise ScenarioError(f"{self.source}: field 'catalog': {exc}") from None
+
+    def price_schedule(self) -> list[tuple[CatalogChange, Catalog]]:
+        """Each scheduled change with the catalog in force from it (its overrides over the
+        scenario's and every earlier change's)."""
+        out = []
+        overrides = flatten_overrides(self.catalog.overrides)
+        for k, ch in enumerate(self.catalog_changes):
+            overrides = overrides + flatten_overrides(ch.overrides)
+            try:
+                cat = load_catalog(self._catalog_ref(), overrides)
+            except CatalogError as exc:
+                raise ScenarioError(f"{self.source}: field 'catalog_changes.{k}': {exc}") from None
+            out.append((ch, cat))
+        return out
+
+    def _catalog_ref(self) -> str:
         ref = self.catalog.name
         path = Path(self.base_dir) / ref
         if ref.endswith((".yaml", ".yml")) and not Path(ref).is_absolute() and path.is_file():
             ref = str(path)
-        try:
-            return load_catalog(ref, flatten_overrides(self.catalog.overrides))
-        except CatalogError as exc:
-            raise ScenarioError(f"{self.source}: field 'catalog': {exc}") from None
+        return ref
 
     def digest(self) -> str:
         """SHA-256 of the scenario's canonical JSON (what determines a run, with the catalog)."""
@@ -91,8 +130,18 @@ class Scenario(BaseModel):
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @property
+    def report_start(self) -> dt.date:
+        """The first month after the warm-up (``warmup_months`` from ``start``): what metrics
+        and reports show."""
+        k = self.start.year * 12 + self.start.month - 1 + self.warmup_months
+        return dt.date(k // 12, k % 12 + 1, 1)
+
+    @property
     def n_tenants(self) -> int:
-        return sum(a.count for a in self.population.values())
+        return sum(
+            a.count + int(a.arrivals_per_month * self.horizon_months)
+            for a in self.population.values()
+        )
 
 
 def flatten_overrides(data: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -177,6 +226,7 @@ def scenario_from_dict(
             f"(given {pop!r}); archetypes: {', '.join(ARCHETYPES)}",
         )
     merged: dict[str, Any] = {}
+    assert isinstance(pop, Mapping)  # (_fail raised otherwise)
     for name, spec in pop.items():
         spec = {} if spec is None else spec
         if not isinstance(spec, Mapping):
@@ -187,14 +237,17 @@ def scenario_from_dict(
             )
         spec = dict(spec)
         like = spec.pop("like", name)
-        if like not in ARCHETYPES:
+        complete = set(ArchetypeParams.model_fields) <= set(spec)  # (a validated one, dumped)
+        if like not in ARCHETYPES and not complete:
             _fail(
                 source,
                 f"population.{name}",
                 f"unknown archetype {like!r}; known: "
                 f"{', '.join(ARCHETYPES)} (or give like: <archetype>)",
             )
-        merged[str(name)] = {**ARCHETYPES[like].model_dump(), **spec}
+        merged[str(name)] = (
+            {**ARCHETYPES[like].model_dump(), **spec} if like in ARCHETYPES else spec
+        )
     data["population"] = merged
     if isinstance(data.get("catalog"), str):
         data["catalog"] = {"name": data["catalog"]}
@@ -214,35 +267,73 @@ def _check(sc: Scenario) -> None:
         _fail(src, *refused)
     if sc.start.day != 1:
         _fail(src, "start", f"the 1st of a month, so that months are whole (given {sc.start})")
+    if sc.warmup_months >= sc.horizon_months:
+        _fail(
+            src,
+            "warmup_months",
+            f"fewer than horizon_months ({sc.horizon_months}), so that some months are "
+            f"reported (given {sc.warmup_months})",
+        )
+    _check_changes(sc)
     if sc.n_tenants == 0:
         _fail(src, "population", "every count is 0; at least one tenant is needed")
-    known_states = ("IM", "Pro", "Ultimate", "Trial")
     for name, a in sc.population.items():
-        for state in a.start_state:
-            if state not in known_states:
-                _fail(
-                    src,
-                    f"population.{name}.start_state.{state}",
-                    f"unknown start state; allowed: {', '.join(known_states)}",
-                )
-        if sum(a.start_state.values()) <= 0:
-            _fail(src, f"population.{name}.start_state", "the shares sum to 0")
-        for gtype in a.group_types:
-            if gtype not in ("Work", "Public", "Meeting", "Community"):
-                _fail(
-                    src,
-                    f"population.{name}.group_types.{gtype}",
-                    "unknown non-live group "
-                    "type; allowed: Work, Public, Meeting, Community (AVChatRoom: live_rate)",
-                )
-        if sum(a.group_types.values()) <= 0:
-            _fail(src, f"population.{name}.group_types", "the weights sum to 0")
-        if a.size_max < a.size_min:
+        _check_archetype(src, name, a)
+
+
+def _check_archetype(src: str, name: str, a: ArchetypeParams) -> None:
+    """One archetype's start states, group types and sizes."""
+    known_states = ("IM", "Pro", "Ultimate", "Trial")
+    for state in a.start_state:
+        if state not in known_states:
             _fail(
                 src,
-                f"population.{name}.size_max",
-                f"below size_min {a.size_min} (given {a.size_max})",
+                f"population.{name}.start_state.{state}",
+                f"unknown start state; allowed: {', '.join(known_states)}",
             )
+    if sum(a.start_state.values()) <= 0:
+        _fail(src, f"population.{name}.start_state", "the shares sum to 0")
+    for gtype in a.group_types:
+        if gtype not in ("Work", "Public", "Meeting", "Community"):
+            _fail(
+                src,
+                f"population.{name}.group_types.{gtype}",
+                "unknown non-live group "
+                "type; allowed: Work, Public, Meeting, Community (AVChatRoom: live_rate)",
+            )
+    if sum(a.group_types.values()) <= 0:
+        _fail(src, f"population.{name}.group_types", "the weights sum to 0")
+    if a.size_max < a.size_min:
+        _fail(
+            src,
+            f"population.{name}.size_max",
+            f"below size_min {a.size_min} (given {a.size_max})",
+        )
+
+
+def _check_changes(sc: Scenario) -> None:
+    """Scheduled changes: inside the horizon, in date order, prices only."""
+    k = sc.start.year * 12 + sc.start.month - 1 + sc.horizon_months
+    end = dt.date(k // 12, k % 12 + 1, 1)
+    prev = sc.start
+    for i, ch in enumerate(sc.catalog_changes):
+        if not prev < ch.at < end:
+            _fail(
+                sc.source,
+                f"catalog_changes.{i}.at",
+                f"a date after {prev} and before the end of the horizon {end}, in order "
+                f"(given {ch.at})",
+            )
+        prev = ch.at
+        for item in flatten_overrides(ch.overrides):
+            key = item.split("=", 1)[0]
+            if not PRICE_KEY.match(key):
+                _fail(
+                    sc.source,
+                    f"catalog_changes.{i}.overrides.{key}",
+                    "only prices may change at a date (editions.<E>.price_per_month, "
+                    "prepaid_price_per_month, packs.<P>.options.<V>, overage.<M>.price_per_block)",
+                )
 
 
 def load_scenario(ref: str | Path, overrides: Iterable[str] = ()) -> Scenario:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sim.billing.schedule import PriceChange
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.files.frames import PURCHASE_COLUMNS, timeline_frame
 from sim.model.exact import Raw
@@ -220,14 +221,15 @@ def bills_frame(
     usage: pd.DataFrame,
     catalog: Catalog,
     end_ns: int,
+    changes: Sequence[PriceChange] = (),
 ) -> pd.DataFrame:
-    from sim import billing
+    from sim.billing.schedule import bill_schedule
 
     until = pd.Timestamp(end_ns, unit="ns", tz="UTC").tz_convert(catalog.timezone)
     usage = usage[["app", "date", "dau", "groups"]]
     if isinstance(usage["app"].dtype, pd.CategoricalDtype):
         usage = usage.assign(app=usage["app"].astype(STR))
-    return billing.bill(timeline, catalog, purchases=purchases, usage=usage, until=until)
+    return bill_schedule(timeline, catalog, changes, purchases=purchases, usage=usage, until=until)
 
 
 def frames(
@@ -245,7 +247,14 @@ def frames(
         "timeline": timeline,
         "usage": usage,
         "purchases": purchases,
-        "bills": bills_frame(timeline, purchases, usage, catalog, raw.horizon.end_ns),
+        "bills": bills_frame(
+            timeline,
+            purchases,
+            usage,
+            catalog,
+            raw.horizon.end_ns,
+            raw.extra.get("price_changes", ()),
+        ),
     }
     for df in out.values():
         df["replication"] = np.int64(replication)

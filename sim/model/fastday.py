@@ -1,0 +1,299 @@
+"""The group rules of the fast mode (:mod:`sim.model.fast`) that are not vectors: a
+configuration's limits (:func:`limits_of`), the one-operation-at-a-time path for a day's
+busiest tenants (:func:`decide_one_by_one`), the group counts' peaks over a day
+(:func:`add_group_counts`) and the counts of a day's outcomes (:func:`outcome_keys`).
+
+The rules are the engine's, in its order (``sim.rules.limits``): app state (60020) -> group
+type (10059) -> accounts (70398) -> live groups (10036) / non-live groups (10058) -> group full
+(10014, R5) -> user's groups (10037, non-live only); R12, R13. The plans the fast mode plays
+hold only register, create (no invited members), join (non-live groups) and dissolve
+(:func:`sim.model.fast.check_plan` asserts it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.core.catalog import GROUP_TYPES, Catalog
+from sim.core.vocab import Code
+from sim.model.decisions import LAPSED
+from sim.model.population import CREATE, DISSOLVE, LIVE_TYPE, REGISTER
+from sim.rules.limits import GROUP_CODES
+from sim.rules.state import derive_limits
+
+BIG = np.iinfo(np.int64).max // 4
+COMMUNITY = GROUP_TYPES.index("Community")
+REASON_OF = {code: reason for reason, code in GROUP_CODES.items()}
+CODE_LIST = np.array([0, *sorted(REASON_OF)], dtype=np.int64)
+"""The outcome codes of group operations (0: done), in the order their counts are keyed."""
+
+
+def limits_of(catalog: Catalog, config: dict[str, Any], state: int) -> tuple[Any, ...]:
+    """(accounts, live, nonlive, groups per user, caps per type, community, blocked code,
+    free DAU on a hard cap or -1) of a configuration: :func:`sim.rules.state.derive_limits`,
+    the engine's own derivation (R3, R5), with ``BIG`` for unlimited."""
+    if state == LAPSED:
+        return (0, 0, 0, 0, [0] * len(GROUP_TYPES), False, Code.PREPAID_EXPIRED, 0)
+    lim = derive_limits(
+        catalog,
+        config["edition"],
+        live_unlimited=config["live_unlimited"],
+        groups_per_user=config["groups_per_user"],
+        members_per_group=config["members_per_group"],
+    )
+    caps = [_big(lim.caps[name]) for name in GROUP_TYPES]
+    hard = -1 if lim.dau_hard_cap is None else lim.dau_hard_cap
+    return (
+        _big(lim.accounts),
+        _big(lim.live_groups),
+        _big(lim.nonlive_groups),
+        lim.groups_per_user,
+        caps,
+        lim.community,
+        0,
+        hard,
+    )
+
+
+def _big(value: int | None) -> int:
+    """``BIG`` for an unlimited (``None``) limit."""
+    return int(BIG) if value is None else value
+
+
+@dataclass
+class TenantDay:
+    """One tenant's counts and limits while its operations are decided one at a time."""
+
+    acc: int
+    lv: int
+    nl: int
+    pg: int
+    pl: int
+    lim_acc: int
+    lim_lv: int
+    lim_nl: int
+    gpu: int
+    blocked: int
+    comm: bool
+    caps: list[int] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, m: Any, i: int) -> TenantDay:
+        return cls(
+            int(m.accounts[i]),
+            int(m.live[i]),
+            int(m.nonlive[i]),
+            int(m.peak_groups[i]),
+            int(m.peak_live[i]),
+            int(m.lim_acc[i]),
+            int(m.lim_live[i]),
+            int(m.lim_nonlive[i]),
+            int(m.gpu[i]),
+            int(m.blocked[i]),
+            bool(m.community[i]),
+            m.caps[i].tolist(),
+        )
+
+    def store(self, m: Any, i: int) -> None:
+        m.accounts[i], m.live[i], m.nonlive[i] = self.acc, self.lv, self.nl
+        m.peak_groups[i], m.peak_live[i] = self.pg, self.pl
+
+    def create(
+        self, g: dict[str, np.ndarray], ucount: np.ndarray, u: int, grp: int, gt: int
+    ) -> int:
+        """A creation that got past 70398: 10036 / 10058 / 10037, else founded."""
+        c = int(ucount[u])
+        live = gt == LIVE_TYPE
+        if live and self.lv >= self.lim_lv:
+            return Code.LIVE_GROUP_LIMIT
+        if not live and self.nl >= self.lim_nl:
+            return Code.GROUP_LIMIT
+        if not live and max(c, 0) >= self.gpu:
+            return Code.USER_GROUP_LIMIT
+        if c < 0:
+            self.acc += 1
+        ucount[u] = max(c, 0) + (not live)
+        g["alive"][grp], g["size"][grp], g["owner"][grp], g["head"][grp] = True, 1, u, -1
+        if live:
+            self.lv += 1
+            self.pl = max(self.pl, self.lv)
+        else:
+            self.nl += 1
+        self.pg = max(self.pg, self.lv + self.nl)
+        return 0
+
+    def join(
+        self, g: dict[str, np.ndarray], mem: Any, ucount: np.ndarray, u: int, grp: int, gt: int
+    ) -> int:
+        """A join that got past 70398: 10014 / 10037, else a member more."""
+        c = int(ucount[u])
+        if g["size"][grp] >= self.caps[gt]:
+            return Code.GROUP_FULL
+        if max(c, 0) >= self.gpu:
+            return Code.USER_GROUP_LIMIT
+        if c < 0:
+            self.acc += 1
+        ucount[u] = max(c, 0) + 1
+        mem.add_one(grp, u, g["head"])
+        g["size"][grp] += 1
+        return 0
+
+    def decide(self, m: Any, o: int, u: int, grp: int, gt: int) -> int:
+        """The outcome of one operation (-1: not attempted, its group does not exist)."""
+        g, ucount = m.g.a, m.ucount
+        if o != REGISTER and o != CREATE and not g["alive"][grp]:
+            return -1
+        if self.blocked:
+            return self.blocked
+        if o == DISSOLVE:
+            g["alive"][grp] = False
+            if gt == LIVE_TYPE:
+                self.lv -= 1
+            else:
+                self.nl -= 1
+                ucount[g["owner"][grp]] -= 1
+                m.m.release_one(int(g["head"][grp]), ucount)
+            return 0
+        if o == CREATE and gt == COMMUNITY and not self.comm:
+            return Code.COMMUNITY_UNSUPPORTED
+        c = int(ucount[u])
+        if c < 0 and self.acc >= self.lim_acc:
+            return Code.ACCOUNT_LIMIT
+        if o == REGISTER:
+            if c < 0:
+                ucount[u] = 0
+                self.acc += 1
+            return 0
+        if o == CREATE:
+            return self.create(g, ucount, u, grp, gt)
+        return self.join(g, m.m, ucount, u, grp, gt)  # (non-live groups only in plans)
+
+
+def decide_one_by_one(
+    m: Any, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
+) -> np.ndarray:
+    """The rules of :meth:`sim.model.fast.FastModel._step`, one operation at a time, for
+    operations sorted by (tenant, time) -- the long tail of a day's busiest tenants -- on the
+    fast model ``m``'s state; the outcome codes."""
+    out = np.zeros(len(ten), dtype=np.int64)
+    if not len(ten):
+        return out
+    bounds = np.r_[np.flatnonzero(np.r_[True, ten[1:] != ten[:-1]]), len(ten)].tolist()
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        i = int(ten[a])
+        day = TenantDay.load(m, i)
+        out[a:b] = [
+            day.decide(m, o, u, grp, gt)
+            for o, u, grp, gt in zip(
+                op[a:b].tolist(), uu[a:b].tolist(), gg[a:b].tolist(), ty[a:b].tolist(), strict=True
+            )
+        ]
+        day.store(m, i)
+    return out
+
+
+def groups_existing(
+    g: dict[str, np.ndarray],
+    gg: np.ndarray,
+    created: np.ndarray,
+    is_j: np.ndarray,
+    is_d: np.ndarray,
+) -> np.ndarray:
+    """Per row of a day's operations sorted by (tenant, time): does the group of a join or a
+    dissolution (``is_j``, ``is_d``) exist when it comes -- alive at the start of the day, or
+    created earlier in the day (``created``: the creations that succeed), and not dissolved
+    before. ``g["mark"]`` is scratch, 0 before and after."""
+    pos = np.arange(len(gg))
+    has_g = is_j | is_d
+    gsafe = np.where(has_g, gg, 0)
+    exists = g["alive"][gsafe] & has_g
+    # (a group has one create and one dissolve row: mark each with its position + 1)
+    mark = g["mark"]
+    if created.any():
+        cg = gg[created]
+        mark[cg] = pos[created] + 1
+        m = mark[gsafe]
+        exists |= has_g & (m > 0) & (m <= pos)
+        mark[cg] = 0
+    dd = is_d & exists
+    if dd.any():
+        dg = gg[dd]
+        mark[dg] = pos[dd] + 1
+        m = mark[gsafe]
+        exists &= ~(has_g & (m > 0) & (m <= pos))
+        mark[dg] = 0
+    return exists
+
+
+def joins_by_group(gg: np.ndarray, joins: np.ndarray) -> np.ndarray:
+    """The rows of ``joins`` (a mask) sorted by group, then row (time) order."""
+    jn = np.flatnonzero(joins)
+    return jn[np.argsort(gg[jn], kind="stable")]
+
+
+def full_joins(go: np.ndarray, cap: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Mask over joins sorted by group (groups ``go``, member caps ``cap``): those that find
+    their group full, the group having ``size`` members at the start of the day (at least
+    its owner) and every join before succeeding (R5: 10014)."""
+    start = np.flatnonzero(np.r_[True, go[1:] != go[:-1]])
+    rank = np.arange(len(go)) - np.repeat(start, np.diff(np.r_[start, len(go)]))
+    return np.maximum(size[go], 1) + rank >= cap
+
+
+def add_group_counts(m: Any, ten: np.ndarray, created: np.ndarray, live: np.ndarray) -> None:
+    """Apply a day's successful creations (``created``) and dissolutions (the other rows),
+    sorted by (tenant, time), to ``m``'s live and non-live group counts, and raise their
+    peaks by the highest running count of the day (the peaks start the day at the counts, so
+    the rows between changes need no look)."""
+    sign = np.where(created, 1, -1)
+    dl = np.where(live, sign, 0)
+    dn = sign - dl
+    n = len(ten)
+    starts = np.flatnonzero(np.r_[True, ten[1:] != ten[:-1]])
+    ts = ten[starts]
+    run_l = np.cumsum(dl)
+    run_t = run_l + np.cumsum(dn)
+    seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    base_l = run_l[starts] - dl[starts]
+    base_t = run_t[starts] - dl[starts] - dn[starts]
+    run_l = run_l - base_l[seg]
+    run_t = run_t - base_t[seg]
+    top_l = np.maximum.reduceat(run_l, starts)
+    top_t = np.maximum.reduceat(run_t, starts)
+    lv0, tot0 = m.live[ts], m.live[ts] + m.nonlive[ts]
+    m.peak_live[ts] = np.maximum(m.peak_live[ts], lv0 + top_l)
+    m.peak_groups[ts] = np.maximum(m.peak_groups[ts], tot0 + top_t)
+    m.live[ts] += np.add.reduceat(dl, starts)
+    m.nonlive[ts] += np.add.reduceat(dn, starts)
+
+
+def split_outcome_keys(
+    keys: np.ndarray, count: np.ndarray, n_days: int, n_tenants: int
+) -> dict[str, np.ndarray]:
+    """The ``group_ops`` columns from the day-ordered outcome keys ``((tenant * n_days + day)
+    * 4 + op) * len(CODE_LIST) + code index`` and their counts: sorted by (tenant, day, op,
+    code) -- the keys are distinct, in day order, each day's ascending, so a stable sort by
+    tenant sorts them (a radix sort, for 16-bit tenants)."""
+    nc = len(CODE_LIST)
+    ten = keys // (nc * 4 * n_days)
+    order = np.argsort(ten.astype(np.int16 if n_tenants < 2**15 else np.int64), kind="stable")
+    del ten
+    keys = keys[order]
+    count = count[order]
+    del order
+    code_i = (keys % nc).astype(np.int8)
+    op = (keys // nc % 4).astype(np.int8)
+    keys //= nc * 4
+    day = (keys % n_days).astype(np.int32)
+    keys //= n_days
+    return {
+        "tenant": keys.astype(np.int32),
+        "day": day,
+        "op": op,
+        "error_code": CODE_LIST[code_i],
+        "reason": code_i,
+        "count": count,
+    }
