@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.cli import calibrate as cli_calibrate
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
 from sim.errors import SimError
@@ -215,6 +216,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         run=_run_replay,
     ),
     Subcommand("run", cli_run.HELP, cli_run.add_arguments, cli_run.run, cli_run.DESCRIPTION),
+    Subcommand(
+        "calibrate",
+        cli_calibrate.HELP,
+        cli_calibrate.add_arguments,
+        cli_calibrate.run,
+        cli_calibrate.DESCRIPTION,
+    ),
     *(Subcommand(*entry) for entry in cli_report.SUBCOMMANDS),
     Subcommand(
         "catalogs",

@@ -1,0 +1,340 @@
+"""Closed-form and maximum-likelihood estimates of the archetype parameters, per segment.
+
+Every estimate comes with a 95% interval; ``method`` names how. The model they invert is
+:mod:`sim.model.population` (``docs/model.md``):
+
+- demand users ``U(d)`` = registered ``users`` plus the registrations refused 70398 so far
+  (``group_ops`` op ``register_user``; without ``group_ops`` the account limit censors
+  ``users``, and the medians below are what stays right while under half the values are
+  censored);
+- ``users0_median``, ``users0_sigma``: mean and sd of ``log U`` on each app's first day
+  (normal interval for the mean; ``sd * (1 +- 1.96 / sqrt(2 (n - 1)))`` for the sd);
+- ``growth_per_month``: mean over apps of the OLS slope of ``log U`` on the day, times 30 (the
+  model's month for growth); ``growth_sd_between``: the slopes' sd less the spread a daily
+  random walk of sd ``growth_sd_daily`` (the scenario's) adds to an OLS slope over ``n`` days
+  (``6 sigma^2 / (5 n)``), bootstrap interval over apps. The running maximum (users do not
+  leave) and rounding bias a slope upwards, most for short histories and small drift: the
+  mean slope is corrected by the bias of the same statistic on paths drawn as the model draws
+  them (:func:`slope_bias`), and only apps with :data:`LONG_DAYS` days or more are used;
+- ``dau_share``: ``exp`` of the mean over apps of each app's median of ``log((dau +
+  dau_refused) / U)`` over its active days. The free tier's hard cap refuses DAU (72000):
+  adding ``dau_refused`` back undoes the censoring; when ``dau_refused`` is unknown, the
+  per-app median is still right while under half an app's days are at the cap.
+  ``dau_sd_daily``: mean per-app ``1.4826 * MAD`` of the same log ratio over the apps with a
+  median demand DAU of 20 or more (rounding adds little there; not fitted with fewer than 3);
+- ``live_rate``: maximum likelihood on app-days of ``P(live_groups > 0) = 1 - exp(-r DAU (1 +
+  h / 24) f)`` (a live group alive at some time of the day: created that day, or the day
+  before and still open; ``h`` the mean duration in hours, ``f`` the mean event multiplier,
+  both the scenario's), Fisher-information interval;
+- ``create_rate``: Poisson MLE of ``create_group`` attempts (any outcome) per demand DAU-day,
+  less the live rate's share; needs ``group_ops``;
+- ``arrivals_per_month``: apps first seen after the first day, per month of data (Poisson,
+  Wilson-Hilferty interval); ``count``: apps there on the first day;
+- ``start_state``: the states of the apps there at the start after the first instant's
+  operations (multinomial, Wilson intervals), divided by the share of willingness to pay that
+  covers the edition's price when the scenario has price response (the model keeps a tenant
+  drawn to Pro on IM when it cannot pay).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.model.population import ArchetypeParams
+
+Z = 1.959963984540054  # the normal 97.5% quantile
+MONTH_DAYS = 30.4375
+GROWTH_MONTH = 30.0  # the model's month for growth rates (population.make_tenant)
+BOOTSTRAP = 200
+LONG_DAYS = 90
+"""Apps with this many days of usage or more fit the growth (when 5 or more have)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One fitted value: ``parameter`` is an archetype field, ``start_state.<state>`` or a
+    policy parameter ``behaviour.policies.<policy>.<name>``."""
+
+    segment: str
+    parameter: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    prior: float
+    method: str
+
+
+def app_days(usage: pd.DataFrame, group: pd.DataFrame | None) -> pd.DataFrame:
+    """The usage table with ``day`` (days since the first date), demand users ``U`` (refused
+    registrations added back) and demand DAU ``D``, sorted by app and date."""
+    u = usage.sort_values(["app", "date"], kind="stable").reset_index(drop=True)
+    start = u["date"].min()
+    u["day"] = ((u["date"] - start) / pd.Timedelta(days=1)).astype(np.int64)
+    refused_users = np.zeros(len(u))
+    if group is not None:
+        reg = group.loc[(group["op"] == "register_user") & (group["error_code"] != 0)]
+        per_day = reg.groupby(["app", "date"])["count"].sum()
+        if len(per_day):
+            joined = pd.MultiIndex.from_frame(u[["app", "date"]])
+            refused_users = per_day.reindex(joined, fill_value=0).to_numpy(dtype=float)
+    u["U"] = u["users"].to_numpy(dtype=float) + pd.Series(refused_users).groupby(
+        u["app"].to_numpy()
+    ).cumsum().to_numpy(dtype=float)
+    refused = u["dau_refused"].fillna(0).to_numpy(dtype=float)
+    u["D"] = u["dau"].to_numpy(dtype=float) + refused
+    return u
+
+
+def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
+    m = float(np.mean(x))
+    se = float(np.std(x, ddof=1) / math.sqrt(len(x))) if len(x) > 1 else 0.0
+    return m, m - Z * se, m + Z * se
+
+
+def poisson_ci(n: float) -> tuple[float, float]:
+    """Wilson-Hilferty 95% interval of a Poisson count ``n``."""
+    lo = 0.0 if n <= 0 else n * (1 - 1 / (9 * n) - Z / (3 * math.sqrt(n))) ** 3
+    m = n + 1
+    return max(lo, 0.0), m * (1 - 1 / (9 * m) + Z / (3 * math.sqrt(m))) ** 3
+
+
+def wilson(k: float, n: float) -> tuple[float, float]:
+    """Wilson 95% interval of a proportion ``k / n``."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    den = 1 + Z**2 / n
+    mid = (p + Z**2 / (2 * n)) / den
+    half = Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2)) / den
+    return max(mid - half, 0.0), min(mid + half, 1.0)
+
+
+def fit_users0(seg: str, u: pd.DataFrame, prior: ArchetypeParams) -> list[Estimate]:
+    x = np.log(np.maximum(u.groupby("app", sort=False)["U"].first().to_numpy(), 1.0))
+    m, lo, hi = _mean_ci(x)
+    s = float(np.std(x, ddof=1))
+    half = Z / math.sqrt(2 * max(len(x) - 1, 1))
+    how = "log of first-day demand users: mean (normal CI)"
+    return [
+        Estimate(
+            seg, "users0_median", math.exp(m), math.exp(lo), math.exp(hi), prior.users0_median, how
+        ),
+        Estimate(
+            seg,
+            "users0_sigma",
+            s,
+            s * (1 - half),
+            s * (1 + half),
+            prior.users0_sigma,
+            "log of first-day demand users: sd (chi CI)",
+        ),
+    ]
+
+
+def growth_slopes(u: pd.DataFrame, min_days: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Per app with ``min_days`` days or more: the OLS slope of ``log U`` on the day (per day)
+    and the number of days."""
+    y = np.log(np.maximum(u["U"].to_numpy(dtype=float), 1.0))
+    t = u["day"].to_numpy(dtype=float)
+    g = u.groupby("app", sort=False)
+    tm = g["day"].transform("mean").to_numpy(dtype=float)
+    ym = pd.Series(y).groupby(u["app"].to_numpy(), sort=False).transform("mean").to_numpy()
+    sxy = pd.Series((t - tm) * (y - ym)).groupby(u["app"].to_numpy(), sort=False).sum()
+    sxx = pd.Series((t - tm) ** 2).groupby(u["app"].to_numpy(), sort=False).sum()
+    size = g.size()
+    keep = (size >= min_days).to_numpy()
+    return (sxy / sxx.where(sxx > 0)).to_numpy()[keep], size.to_numpy(dtype=float)[keep]
+
+
+def _masked_slopes(y: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """OLS slope of each row of ``y`` on the day over its first ``lengths[i]`` days."""
+    t = np.arange(y.shape[1], dtype=float)[None, :]
+    m = t < lengths[:, None]
+    n = m.sum(axis=1)
+    tm = (t * m).sum(axis=1) / n
+    ym = (y * m).sum(axis=1) / n
+    dt = (t - tm[:, None]) * m
+    return (dt * (y - ym[:, None])).sum(axis=1) / (dt**2).sum(axis=1)
+
+
+def slope_bias(
+    mu: float, prior: ArchetypeParams, median: float, sd_between: float, lengths: np.ndarray
+) -> float:
+    """Mean OLS slope (per day) of ``log U`` minus the drift ``mu`` (per day) for apps with
+    ``lengths`` days drawn as the model draws them (:func:`sim.model.population.make_tenant`:
+    rounding, floor at 1 and running maximum; the walk's sd ``growth_sd_daily`` is the
+    scenario's): what the running maximum adds, most for short histories and small drift. The
+    draws are the same for every ``mu`` (fixed seed), so the bias is smooth in ``mu``."""
+    rng = np.random.default_rng(0)
+    k = len(lengths)
+    u0 = median * np.exp(prior.users0_sigma * rng.standard_normal(k))
+    rate = mu + sd_between / GROWTH_MONTH * rng.standard_normal(k)
+    walk = np.cumsum(prior.growth_sd_daily * rng.standard_normal((k, int(lengths.max()))), axis=1)
+    t = np.arange(walk.shape[1])[None, :]
+    log_u = np.log(np.maximum(u0, 1.0))[:, None] + rate[:, None] * t + walk
+    users = np.maximum.accumulate(np.maximum(np.round(np.exp(log_u)), 1.0), axis=1)
+    return float(np.mean(_masked_slopes(np.log(users), lengths))) - mu
+
+
+def fit_growth(
+    seg: str, u: pd.DataFrame, prior: ArchetypeParams, rng: np.random.Generator
+) -> list[Estimate]:
+    slope, n = growth_slopes(u)
+    ok = np.isfinite(slope)
+    if (ok & (n >= LONG_DAYS)).sum() >= 5:  # short histories: mostly rounding and the maximum
+        ok &= n >= LONG_DAYS
+    slope, n = slope[ok], n[ok]
+    if len(slope) < 3:
+        return []
+    walk = prior.growth_sd_daily**2
+
+    def between(s: np.ndarray, nn: np.ndarray) -> float:
+        return math.sqrt(max(float(np.var(s, ddof=1) - np.mean(6 * walk / (5 * nn))), 0.0))
+
+    sd = between(slope, n) * GROWTH_MONTH
+    m, lo, hi = _mean_ci(slope)
+    median = float(np.exp(np.mean(np.log(np.maximum(u.groupby("app")["U"].first(), 1.0)))))
+    lengths = np.resize(n.astype(np.int64), 400)
+    a, b = m - 0.05, m + 0.01  # the drift is at most the mean slope (the maximum adds)
+    for _ in range(40):  # bisection: m = mu + bias(mu), increasing in mu
+        mu = (a + b) / 2
+        a, b = (mu, b) if mu + slope_bias(mu, prior, median, sd, lengths) < m else (a, mu)
+    mu = (a + b) / 2
+    bias = m - mu
+    idx = rng.integers(0, len(slope), size=(BOOTSTRAP, len(slope)))
+    boot = np.array([between(slope[i], n[i]) for i in idx]) * GROWTH_MONTH
+    return [
+        Estimate(
+            seg,
+            "growth_per_month",
+            mu * GROWTH_MONTH,
+            (lo - bias) * GROWTH_MONTH,
+            (hi - bias) * GROWTH_MONTH,
+            prior.growth_per_month,
+            "per-app OLS slope of log demand users x 30, mean, less the running maximum's "
+            "bias (simulated; normal CI shifted alike)",
+        ),
+        Estimate(
+            seg,
+            "growth_sd_between",
+            sd,
+            float(np.quantile(boot, 0.025)),
+            float(np.quantile(boot, 0.975)),
+            prior.growth_sd_between,
+            "sd of the slopes less the daily walk's share (bootstrap CI over apps)",
+        ),
+    ]
+
+
+def fit_dau(seg: str, u: pd.DataFrame, prior: ArchetypeParams) -> list[Estimate]:
+    active = (u["D"] > 0) & (u["U"] > 0)
+    a = u.loc[active, ["app", "D", "U"]]
+    r = np.log(a["D"].to_numpy(dtype=float) / a["U"].to_numpy(dtype=float))
+    g = pd.Series(r).groupby(a["app"].to_numpy(), sort=False)
+    med = g.median()
+    mad = (pd.Series(r) - g.transform("median").to_numpy()).abs().groupby(
+        a["app"].to_numpy(), sort=False
+    ).median() * 1.4826
+    big = a.groupby("app", sort=False)["D"].median().reindex(mad.index) >= 20
+    m, lo, hi = _mean_ci(med.to_numpy())
+    out = [
+        Estimate(
+            seg,
+            "dau_share",
+            math.exp(m),
+            math.exp(lo),
+            math.exp(hi),
+            prior.dau_share,
+            "per-app median log((dau + dau_refused) / demand users), mean over apps",
+        )
+    ]
+    if big.sum() >= 3:  # (small apps' DAU is mostly rounding: no sd worth the name)
+        s, slo, shi = _mean_ci(mad[big].to_numpy())
+        out.append(
+            Estimate(
+                seg,
+                "dau_sd_daily",
+                s,
+                slo,
+                shi,
+                prior.dau_sd_daily,
+                "per-app 1.4826 MAD of the daily log DAU share, mean over apps with a "
+                "median DAU of 20 or more",
+            )
+        )
+    return out
+
+
+def event_factor(prior: ArchetypeParams) -> float:
+    """The mean multiplier of live-group creation over days (events included)."""
+    p = prior
+    share = min(p.event_prob_per_month * p.event_days / MONTH_DAYS, 1.0)
+    return 1.0 + share * (p.event_live_multiplier - 1.0)
+
+
+def _bernoulli_rate(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """MLE ``r`` of ``P(y) = 1 - exp(-r x)`` (bisection on the score, in log r) and its
+    Fisher standard error."""
+    if not y.any():
+        return 0.0, 3.0 / max(float(x.sum()), 1e-12) / Z  # rule of three as the upper end
+    lo, hi = -30.0, 5.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        r = math.exp(mid)
+        e = np.exp(-r * x[y])
+        score = float(np.sum(x[y] * e / np.maximum(1 - e, 1e-300))) - float(x[~y].sum())
+        lo, hi = (mid, hi) if score > 0 else (lo, mid)
+    r = math.exp((lo + hi) / 2)
+    e = np.exp(-r * x)
+    info = float(np.sum(x**2 * e / np.maximum(1 - e, 1e-300)))
+    return r, 1.0 / math.sqrt(max(info, 1e-300))
+
+
+def fit_groups(
+    seg: str, u: pd.DataFrame, group: pd.DataFrame | None, prior: ArchetypeParams
+) -> list[Estimate]:
+    p = prior
+    hours = p.live_hours_median * math.exp(0.125)  # (lognormal mean, sd 0.5)
+    f = event_factor(p)
+    active = u.loc[u["D"] > 0]
+    x = active["D"].to_numpy(dtype=float) * (1 + hours / 24) * f
+    y = active["live_groups"].to_numpy() > 0
+    r, se = _bernoulli_rate(x, y)
+    out = [
+        Estimate(
+            seg,
+            "live_rate",
+            r,
+            max(r - Z * se, 0.0),
+            r + Z * se,
+            p.live_rate,
+            "Bernoulli MLE of days with a live group (Fisher CI)",
+        ),
+    ]
+    if group is None:
+        return out
+    apps = set(u["app"].unique())
+    mine = group.loc[(group["op"] == "create_group") & group["app"].isin(apps), "count"]
+    creates = float(mine.sum())
+    dau_days = float(u["D"].sum())
+    live_share = r * f * dau_days
+    rate = (creates - live_share) / dau_days
+    clo, chi = poisson_ci(creates)
+    lo = (clo - (r + Z * se) * f * dau_days) / dau_days
+    hi = (chi - max(r - Z * se, 0.0) * f * dau_days) / dau_days
+    out.append(
+        Estimate(
+            seg,
+            "create_rate",
+            max(rate, 0.0),
+            max(lo, 0.0),
+            max(hi, 0.0),
+            p.create_rate,
+            "Poisson MLE of create_group attempts per demand DAU-day, less live groups",
+        )
+    )
+    return out
