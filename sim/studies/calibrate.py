@@ -339,31 +339,44 @@ def goodness_of_fit(obs: Observed, sim: Tables, cal: Calibration) -> None:
 # -- the whole calibration ----------------------------------------------------------------------
 
 
-def calibrate(
-    observed: str | Path,
-    sc: Scenario,
-    segments: str | None = None,
-    replications: int = 1,
-    progress: Progress | None = None,
-    grid: tuple[float, ...] = REACTION_GRID,
-    moment_apps: int = MOMENT_APPS,
-    gof_apps: int = GOF_APPS,
-) -> Calibration:
-    """Fit ``sc``'s population to the tables in ``observed`` (module docstring). Nothing is
-    written (:func:`write_outputs`); bad input raises an :class:`~sim.errors.InputError`
-    before any model run."""
-    step = progress or _noop
-    total = 3 + len(grid)
-    step("reading the observed tables", 0, total)
+def estimate(
+    observed: str | Path, sc: Scenario, segments: str | None = None
+) -> tuple[Observed, dict[str, int], list[fit.Estimate]]:
+    """The observed tables (checked, segments assigned), the apps per segment and the
+    closed-form and maximum-likelihood estimates of every segment (no model run)."""
     obs = read_observed(observed, segments)
     counts = assign_segments(obs, dict(sc.population))
-    step("closed-form and maximum-likelihood estimates", 1, total)
     u = fit.app_days(obs.usage, obs.group_ops)
     rng = np.random.default_rng(sc.seed)  # (bootstrap draws: reproducible)
     estimates: list[fit.Estimate] = []
     seg_of = obs.segment_of.reindex(u["app"]).to_numpy()
     for seg in sorted(counts):
         estimates += fit_segment(seg, u.loc[seg_of == seg], obs, sc, rng)
+    return obs, counts, estimates
+
+
+def calibrate(
+    observed: str | Path,
+    sc: Scenario,
+    segments: str | None = None,
+    replications: int = 1,
+    progress: Progress | None = None,
+    grid: tuple[float, ...] | None = None,
+    moment_apps: int | None = None,
+    gof_apps: int | None = None,
+) -> Calibration:
+    """Fit ``sc``'s population to the tables in ``observed`` (module docstring). Nothing is
+    written (:func:`write_outputs`); bad input raises an :class:`~sim.errors.InputError`
+    before any model run. ``grid``, ``moment_apps``, ``gof_apps``: default
+    :data:`REACTION_GRID`, :data:`MOMENT_APPS`, :data:`GOF_APPS`."""
+    step = progress or _noop
+    grid = grid or REACTION_GRID
+    moment_apps = moment_apps or MOMENT_APPS
+    gof_apps = gof_apps or GOF_APPS
+    total = 3 + len(grid)
+    step("reading the observed tables", 0, total)
+    obs, counts, estimates = estimate(observed, sc, segments)
+    step("closed-form and maximum-likelihood estimates done", 1, total)
     data = apply_estimates(scenario_data(sc), estimates)
     span = observed_span(obs)
     prior = float(getattr(sc.behaviour.policies, POLICY).reaction_days)

@@ -3,10 +3,10 @@
 Every estimate comes with a 95% interval; ``method`` names how. The model they invert is
 :mod:`sim.model.population` (``docs/model.md``):
 
-- demand users ``U(d)`` = registered ``users`` plus the registrations refused 70398 so far
-  (``group_ops`` op ``register_user``; without ``group_ops`` the account limit censors
-  ``users``, and the medians below are what stays right while under half the values are
-  censored);
+- demand users ``U(d)``: the registration attempts so far, accepted or refused 70398
+  (``group_ops`` op ``register_user``: every new user registers once), at least ``users``;
+  without ``group_ops`` the account limit censors ``users``, and the medians below are what
+  stays right while under half the values are censored;
 - ``users0_median``, ``users0_sigma``: mean and sd of ``log U`` on each app's first day
   (normal interval for the mean; ``sd * (1 +- 1.96 / sqrt(2 (n - 1)))`` for the sd);
 - ``growth_per_month``: mean over apps of the OLS slope of ``log U`` on the day, times 30 (the
@@ -69,21 +69,21 @@ class Estimate:
 
 
 def app_days(usage: pd.DataFrame, group: pd.DataFrame | None) -> pd.DataFrame:
-    """The usage table with ``day`` (days since the first date), demand users ``U`` (refused
-    registrations added back) and demand DAU ``D``, sorted by app and date."""
+    """The usage table with ``day`` (days since the first date), demand users ``U`` (the
+    registration attempts so far) and demand DAU ``D``, sorted by app and date."""
     u = usage.sort_values(["app", "date"], kind="stable").reset_index(drop=True)
     start = u["date"].min()
     u["day"] = ((u["date"] - start) / pd.Timedelta(days=1)).astype(np.int64)
-    refused_users = np.zeros(len(u))
-    if group is not None:
-        reg = group.loc[(group["op"] == "register_user") & (group["error_code"] != 0)]
+    users = u["users"].to_numpy(dtype=float)
+    u["U"] = users
+    if group is not None:  # every new user registers once: the attempts so far are the demand
+        reg = group.loc[group["op"] == "register_user"]
         per_day = reg.groupby(["app", "date"])["count"].sum()
         if len(per_day):
             joined = pd.MultiIndex.from_frame(u[["app", "date"]])
-            refused_users = per_day.reindex(joined, fill_value=0).to_numpy(dtype=float)
-    u["U"] = u["users"].to_numpy(dtype=float) + pd.Series(refused_users).groupby(
-        u["app"].to_numpy()
-    ).cumsum().to_numpy(dtype=float)
+            attempts = per_day.reindex(joined, fill_value=0).to_numpy(dtype=float)
+            so_far = pd.Series(attempts).groupby(u["app"].to_numpy()).cumsum().to_numpy()
+            u["U"] = np.maximum(users, so_far)
     refused = u["dau_refused"].fillna(0).to_numpy(dtype=float)
     u["D"] = u["dau"].to_numpy(dtype=float) + refused
     return u
