@@ -64,7 +64,8 @@ def distributions(seg: str, obs: pd.DataFrame, sim: pd.DataFrame, gof: pd.DataFr
         x, y = x[np.isfinite(x)], y[np.isfinite(y)]
         if len(x) and len(y):
             both = np.concatenate([x, y])
-            bins = np.histogram_bin_edges(both, bins=min(30, max(5, len(both) // 10)))
+            edges = np.histogram_bin_edges(both, bins=min(30, max(5, len(both) // 10)))
+            bins = [float(b) for b in edges]
             ax.hist(x, bins=bins, density=True, alpha=0.55, color=OBSERVED, label="observed")
             ax.hist(y, bins=bins, density=True, alpha=0.55, color=SIMULATED, label="simulated")
         ax.set_title(_ks_label(gof, stat), fontsize=9)

@@ -132,8 +132,9 @@ def _fit_start_states(seg: str, apps: pd.Index, obs: Observed, sc: Scenario) -> 
             continue
         lo, hi = fit.wilson(k, n)
         cover = 1.0
-        if catalog is not None and state in ("Pro", "Ultimate"):
-            price = float(catalog.editions[state].price_per_month or 0)
+        edition = catalog.editions.get(state) if catalog is not None else None  # type: ignore[call-overload]
+        if edition is not None and state in ("Pro", "Ultimate"):
+            price = float(edition.price_per_month or 0)
             cover = _share_paying(price, prior.wtp_median, prior.wtp_sigma)
         shares[state] = (k / n / cover, lo / cover, min(hi / cover, 1.0))
     paid = sum(v[0] for st, v in shares.items() if st != "IM")
