@@ -287,3 +287,15 @@ def test_bad_input_raises_before_any_model_run(cli_folder: Path) -> None:
     (cli_folder / "usage.parquet").unlink()
     with pytest.raises(InputError, match="no usage.csv or usage.parquet"):
         cal_mod.estimate(cli_folder, prior())
+
+
+def test_apps_gone_at_creation_are_left_out_not_refused(cli_folder: Path) -> None:
+    c = pd.read_parquet(cli_folder / "console_ops.parquet")
+    first = c.iloc[[0]]
+    born = first.assign(app="ghost-app", op="create_app")
+    gone = first.assign(app="ghost-app", op="deactivate")
+    pd.concat([c, born, gone], ignore_index=True).to_parquet(cli_folder / "console_ops.parquet")
+    obs, counts, _ = cal_mod.estimate(cli_folder, prior())
+    assert obs.gone_at_creation == 1
+    assert "ghost-app" not in set(obs.console_ops["app"])
+    assert sum(counts.values()) == obs.usage["app"].nunique()

@@ -88,7 +88,7 @@ def fit_segment(
     out += fit.fit_growth(seg, u, prior, rng)
     out += fit.fit_dau(seg, u, prior)
     group = None if obs.group_ops is None else obs.group_ops
-    out += fit.fit_groups(seg, u, group, prior)
+    out += fit.fit_groups(seg, u, group, prior, rng)
     out += _fit_counts(seg, u, obs, sc)
     return out
 
@@ -137,10 +137,13 @@ def _fit_start_states(seg: str, apps: pd.Index, obs: Observed, sc: Scenario) -> 
             price = float(edition.price_per_month or 0)
             cover = _share_paying(price, prior.wtp_median, prior.wtp_sigma)
         shares[state] = (k / n / cover, lo / cover, min(hi / cover, 1.0))
-    paid = sum(v[0] for st, v in shares.items() if st != "IM")
-    if "IM" in shares:
-        im_lo, im_hi = shares["IM"][1:]
-        shares["IM"] = (max(1.0 - paid, 0.0), im_lo, im_hi)
+    paid = [v for st, v in shares.items() if st != "IM"]
+    if "IM" in shares:  # the rest, its interval from the paid ones' (conservative)
+        shares["IM"] = (
+            max(1.0 - sum(v[0] for v in paid), 0.0),
+            max(1.0 - sum(v[2] for v in paid), 0.0),
+            min(1.0 - sum(v[1] for v in paid), 1.0),
+        )
     how = "start states of the apps on the first date (Wilson CI)"
     if catalog is not None:
         how += ", paid ones / P(wtp >= price)"
@@ -398,7 +401,10 @@ def calibrate(
     text = scenario_text(data, estimates, header)
     calibrated = scenario_from_dict(yaml.safe_load(text), source="calibrated.yaml")
     note = f"segments by {obs.assignment}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-    cal = Calibration(estimates, counts, obs.assignment, text, pd.DataFrame(), notes=[note])
+    notes = [note]
+    if obs.gone_at_creation:
+        notes.append(f"{obs.gone_at_creation} app(s) deactivated at creation (no usage) left out")
+    cal = Calibration(estimates, counts, obs.assignment, text, pd.DataFrame(), notes=notes)
     cal.series["_moments"] = {"curve": curve}
     cal.observed_conversion = float(curve.attrs["observed"])
     step("goodness of fit: playing calibrated.yaml", 2 + len(grid), total)

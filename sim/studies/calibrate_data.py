@@ -9,7 +9,9 @@
 - ``group_ops`` (optional): ``app, date, op, error_code, count``.
 
 These are the columns ``sim run`` writes; its model-only columns (``archetype``, ``policy``,
-``replication``) may be there or not (only replication 0 is read when there is one).
+``replication``) may be there or not (only replication 0 is read when there is one). Apps in
+``console_ops`` deactivated at the very instant they were created have no usage and are left
+out (and counted); any other app without usage is an error.
 
 Segments: the column ``--segments`` names (default ``segment``), in ``usage`` or
 ``console_ops``, gives each app an archetype of the scenario. Without one, each app goes to the
@@ -57,6 +59,7 @@ class Observed:
     group_ops: pd.DataFrame | None
     segment_of: pd.Series  # app -> segment (archetype name of the scenario)
     assignment: str  # how segments were assigned (for the report)
+    gone_at_creation: int = 0  # apps left out: deactivated at their creation (no usage)
 
 
 def _find(folder: Path, name: str) -> Path | None:
@@ -122,6 +125,7 @@ def read_observed(folder: str | Path, segment_column: str | None = None) -> Obse
         group["app"] = group["app"].astype(str)
         group["date"] = pd.to_datetime(group["date"]).dt.tz_localize(None).dt.normalize()
         _numeric(group, gpath, ("count", "error_code"))
+    console, gone = _without_instant_apps(console, set(usage["app"].unique()))
     _check_apps(usage, console, group, upath, cpath, gpath)
     column = segment_column or DEFAULT_SEGMENT_COLUMN
     seg = _segment_column(usage, console, column, upath, cpath)
@@ -130,7 +134,22 @@ def read_observed(folder: str | Path, segment_column: str | None = None) -> Obse
             f"--segments {segment_column!r}: no such column in {upath.name} or {cpath.name}"
         )
     empty = pd.Series(dtype=object) if seg is None else seg
-    return Observed(usage, console, group, empty, "" if seg is None else f"column {column!r}")
+    obs = Observed(usage, console, group, empty, "" if seg is None else f"column {column!r}")
+    obs.gone_at_creation = gone
+    return obs
+
+
+def _without_instant_apps(console: pd.DataFrame, used: set[str]) -> tuple[pd.DataFrame, int]:
+    """``console`` without the apps that have no usage because they were deactivated at the
+    instant they were created (a day has no usage row for them), and their number."""
+    other = console.loc[~console["app"].isin(used)]
+    if other.empty:
+        return console, 0
+    g = other.groupby("app")
+    instant = g["time"].nunique() == 1
+    ends = g["op"].last() == "deactivate"
+    gone = instant.index[(instant & ends).to_numpy()]
+    return console.loc[~console["app"].isin(gone)].reset_index(drop=True), len(gone)
 
 
 def _check_apps(

@@ -22,12 +22,17 @@ Every estimate comes with a 95% interval; ``method`` names how. The model they i
   per-app median is still right while under half an app's days are at the cap.
   ``dau_sd_daily``: mean per-app ``1.4826 * MAD`` of the same log ratio over the apps with a
   median demand DAU of 20 or more (rounding adds little there; not fitted with fewer than 3);
-- ``live_rate``: maximum likelihood on app-days of ``P(live_groups > 0) = 1 - exp(-r DAU (1 +
-  h / 24) f)`` (a live group alive at some time of the day: created that day, or the day
-  before and still open; ``h`` the mean duration in hours, ``f`` the mean event multiplier,
-  both the scenario's), Fisher-information interval;
-- ``create_rate``: Poisson MLE of ``create_group`` attempts (any outcome) per demand DAU-day,
-  less the live rate's share; needs ``group_ops``;
+- ``create_rate`` (needs ``group_ops``): ``create_group`` attempts per demand DAU-day over the
+  app-days without a live group -- given its DAU, a day's live creations are independent of
+  its non-live ones, so selecting on them leaves the ratio unbiased. On such a day a live
+  creation may still have been tried and refused (70398: its host unregistered; 10036): the
+  attempts counted there are those not refused 70398 or 10036, divided by the app's share of
+  attempts not refused 70398 (owners and hosts are drawn from the same users alike);
+  ``live_rate``: all attempts per demand DAU-day less that, divided by the mean event
+  multiplier ``f`` (the scenario's); bootstrap intervals over apps. Without ``group_ops``:
+  ``live_rate`` by maximum likelihood on app-days of ``P(live_groups > 0) = 1 - exp(-r DAU (1
+  + h / 24) f)`` (a live group open at some time of the day: created that day, or the day
+  before and still open; ``h`` the mean duration in hours), which misses refused creations;
 - ``arrivals_per_month``: apps first seen after the first day, per month of data (Poisson,
   Wilson-Hilferty interval); ``count``: apps there on the first day;
 - ``start_state``: the states of the apps there at the start after the first instant's
@@ -45,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.population import ArchetypeParams
+from sim.rules.limits import ACCOUNT_LIMIT, LIVE_GROUP_LIMIT
 
 Z = 1.959963984540054  # the normal 97.5% quantile
 MONTH_DAYS = 30.4375
@@ -295,46 +301,83 @@ def _bernoulli_rate(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def fit_groups(
-    seg: str, u: pd.DataFrame, group: pd.DataFrame | None, prior: ArchetypeParams
+    seg: str,
+    u: pd.DataFrame,
+    group: pd.DataFrame | None,
+    prior: ArchetypeParams,
+    rng: np.random.Generator,
 ) -> list[Estimate]:
-    p = prior
-    hours = p.live_hours_median * math.exp(0.125)  # (lognormal mean, sd 0.5)
-    f = event_factor(p)
-    active = u.loc[u["D"] > 0]
-    x = active["D"].to_numpy(dtype=float) * (1 + hours / 24) * f
-    y = active["live_groups"].to_numpy() > 0
-    r, se = _bernoulli_rate(x, y)
-    out = [
+    """``live_rate`` and ``create_rate`` (module docstring): from the create attempts of
+    ``group_ops`` when there are any, else ``live_rate`` alone from the days with a live group."""
+    f = event_factor(prior)
+    if group is None:
+        return [_live_from_days(seg, u, prior, f)]
+    mine = group.loc[group["op"] == "create_group"]
+    code = mine["error_code"].to_numpy()
+    joined = pd.MultiIndex.from_frame(u[["app", "date"]])
+
+    def per_day(keep: np.ndarray) -> np.ndarray:
+        by = mine.loc[keep].groupby(["app", "date"])["count"].sum()
+        return by.reindex(joined, fill_value=0).to_numpy(dtype=float)
+
+    creates = per_day(np.ones(len(mine), dtype=bool))
+    unregistered = per_day(code == ACCOUNT_LIMIT[0])
+    seen = per_day((code != ACCOUNT_LIMIT[0]) & (code != LIVE_GROUP_LIMIT[0]))
+    quiet = u["live_groups"].to_numpy() == 0
+    if not (quiet & (u["D"].to_numpy() > 0)).any():
+        return [_live_from_days(seg, u, prior, f)]
+    app = u["app"].to_numpy()
+    d = u["D"].to_numpy(dtype=float)
+    frame = {"c": creates, "d": d, "x0": seen * quiet, "d0": d * quiet, "k": unregistered}
+    sums = pd.DataFrame(frame).groupby(app, sort=False).sum().to_numpy()
+
+    def rates(s: np.ndarray) -> tuple[float, float]:
+        c, dd, x0, d0, k = s.T
+        kept = 1.0 - k / np.maximum(c, 1.0)  # share of an app's attempts not refused 70398
+        x0 = np.where(kept > 0, x0 / np.maximum(kept, 1e-12), 0.0)
+        nonlive = x0.sum() / max(d0.sum(), 1e-12)
+        return nonlive, max((c.sum() / max(dd.sum(), 1e-12) - nonlive) / f, 0.0)
+
+    nonlive, live = rates(sums)
+    idx = rng.integers(0, len(sums), size=(BOOTSTRAP, len(sums)))
+    boot = np.array([rates(sums[i]) for i in idx])
+    lo, hi = np.quantile(boot, 0.025, axis=0), np.quantile(boot, 0.975, axis=0)
+    return [
         Estimate(
             seg,
             "live_rate",
-            r,
-            max(r - Z * se, 0.0),
-            r + Z * se,
-            p.live_rate,
-            "Bernoulli MLE of days with a live group (Fisher CI)",
+            live,
+            min(lo[1], live),
+            max(hi[1], live),
+            prior.live_rate,
+            "create_group attempts per demand DAU-day less the non-live rate, / the "
+            "event factor (bootstrap CI over apps)",
         ),
-    ]
-    if group is None:
-        return out
-    apps = set(u["app"].unique())
-    mine = group.loc[(group["op"] == "create_group") & group["app"].isin(apps), "count"]
-    creates = float(mine.sum())
-    dau_days = float(u["D"].sum())
-    live_share = r * f * dau_days
-    rate = (creates - live_share) / dau_days
-    clo, chi = poisson_ci(creates)
-    lo = (clo - (r + Z * se) * f * dau_days) / dau_days
-    hi = (chi - max(r - Z * se, 0.0) * f * dau_days) / dau_days
-    out.append(
         Estimate(
             seg,
             "create_rate",
-            max(rate, 0.0),
-            max(lo, 0.0),
-            max(hi, 0.0),
-            p.create_rate,
-            "Poisson MLE of create_group attempts per demand DAU-day, less live groups",
-        )
+            nonlive,
+            lo[0],
+            hi[0],
+            prior.create_rate,
+            "create_group attempts per demand DAU-day on the days without a live "
+            "group (Poisson ratio; bootstrap CI over apps)",
+        ),
+    ]  # (a day's live groups are independent of its non-live ones given its DAU)
+
+
+def _live_from_days(seg: str, u: pd.DataFrame, prior: ArchetypeParams, f: float) -> Estimate:
+    hours = prior.live_hours_median * math.exp(0.125)  # (lognormal mean, sd 0.5)
+    active = u.loc[u["D"] > 0]
+    x = active["D"].to_numpy(dtype=float) * (1 + hours / 24) * f
+    r, se = _bernoulli_rate(x, active["live_groups"].to_numpy() > 0)
+    return Estimate(
+        seg,
+        "live_rate",
+        r,
+        max(r - Z * se, 0.0),
+        r + Z * se,
+        prior.live_rate,
+        "Bernoulli MLE of days with a live group (Fisher CI; no group_ops: refused "
+        "creations unseen)",
     )
-    return out
