@@ -118,13 +118,15 @@ def _verdicts(gof: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for seg, g in gof.groupby("segment", sort=False):
         ranked = g.loc[g["verdict"] != "n/a"]
-        worst = ranked.loc[ranked["verdict"].map(_RANK).idxmax()] if len(ranked) else None
+        order = ranked.assign(rank=ranked["verdict"].map(_RANK)).sort_values(["rank", "ks"])
+        worst = order.iloc[-1] if len(order) else None
         rows.append(
             {
                 "segment": seg,
                 "verdict": "n/a" if worst is None else worst["verdict"],
                 "worst statistic": "" if worst is None else worst["statistic"],
-                "largest KS": float(ranked["ks"].max()) if len(ranked) else float("nan"),
+                "its KS": float("nan") if worst is None else float(worst["ks"]),
+                "its p-value": float("nan") if worst is None else float(worst["p_value"]),
             }
         )
     return pd.DataFrame(rows)

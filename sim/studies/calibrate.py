@@ -295,45 +295,48 @@ def verdict(d: float, p: float) -> str:
     return "fair" if d <= VERDICT_D[1] else "poor"
 
 
-def _segment_series(
-    tabs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None], apps: pd.Index
-) -> pd.DataFrame:
-    usage, console, group = tabs
-    out = ops.monthly_refusals(usage, group, apps)
-    conv = ops.monthly_conversion(console, usage, apps)
-    out["conversion_monthly"] = conv.reindex(out.index)
-    return out.rename(
-        columns={
-            "dau_refused_share": "dau_refused_monthly",
-            "group_refused_share": "group_refused_monthly",
-        }
-    )
-
-
 def goodness_of_fit(obs: Observed, sim: Tables, cal: Calibration) -> None:
     """Per segment, observed against simulated: the per-app distributions and the monthly
-    series of :data:`GOF_STATISTICS`, each with its KS distance, p-value and verdict (into
-    ``cal.gof``, ``cal.per_app``, ``cal.series``)."""
+    series of :data:`GOF_STATISTICS`, each with its KS distance, p-value (per-app: the KS
+    test's; monthly: by permuting apps, :func:`~sim.studies.calibrate_ops.permutation_ks`) and
+    verdict (into ``cal.gof``, ``cal.per_app``, ``cal.series``)."""
     u_obs = fit.app_days(obs.usage, obs.group_ops)
     u_sim = fit.app_days(sim.usage, sim.group_ops)
     pa_obs = ops.per_app_stats(u_obs)
     pa_sim = ops.per_app_stats(u_sim)
+    m_obs = ops.app_months(obs.console_ops, obs.usage, obs.group_ops)
+    m_sim = ops.app_months(sim.console_ops, sim.usage, sim.group_ops)
+    rng = np.random.default_rng(0)  # (permutations: reproducible)
     rows = []
     for seg in cal.segments:
         a_obs = obs.segment_of.index[obs.segment_of == seg]
         a_sim = sim.segment_of.index[sim.segment_of == seg]
         po, ps = pa_obs.reindex(a_obs), pa_sim.reindex(a_sim)
-        so = _segment_series((obs.usage, obs.console_ops, obs.group_ops), a_obs)
-        ss = _segment_series((sim.usage, sim.console_ops, sim.group_ops), a_sim)
         cal.per_app[seg] = (po, ps)
+        so, ss = ops.monthly_rates(m_obs, a_obs), ops.monthly_rates(m_sim, a_sim)
         cal.series[seg] = {"observed": so, "simulated": ss}
         for stat in GOF_STATISTICS:
-            src = (po, ps) if stat in po.columns else (so, ss)
-            if stat not in src[0].columns or stat not in src[1].columns:
+            if stat in po.columns:
+                x = po[stat].to_numpy(dtype=float)
+                y = ps[stat].to_numpy(dtype=float)
+                d, p = ops.ks(x, y)
+            elif stat in m_obs and stat in m_sim:
+                num_o, den_o = m_obs[stat]
+                num_s, den_s = m_sim[stat]
+                d, p = ops.permutation_ks(
+                    (
+                        num_o.reindex(index=a_obs, fill_value=0),
+                        den_o.reindex(index=a_obs, fill_value=0),
+                    ),
+                    (
+                        num_s.reindex(index=a_sim, fill_value=0),
+                        den_s.reindex(index=a_sim, fill_value=0),
+                    ),
+                    rng,
+                )
+                x, y = so[stat].to_numpy(dtype=float), ss[stat].to_numpy(dtype=float)
+            else:
                 continue
-            x = src[0][stat].to_numpy(dtype=float)
-            y = src[1][stat].to_numpy(dtype=float)
-            d, p = ops.ks(x, y)
             n_x, n_y = int(np.isfinite(x).sum()), int(np.isfinite(y).sum())
             rows.append((seg, stat, d, p, n_x, n_y, verdict(d, p)))
     cols = ["segment", "statistic", "ks", "p_value", "n_observed", "n_simulated", "verdict"]

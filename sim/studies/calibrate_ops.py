@@ -10,7 +10,10 @@ goodness-of-fit figures compare the same statistics):
   on IM (from creation until the first successful operation that leaves IM, or the end of its
   usage);
 - *refusal rates*: refused DAU over demand DAU (``usage``) and refused group operations over
-  attempts (``group_ops``, op ``activity`` left out), per month.
+  attempts (``group_ops``, op ``activity`` left out), per month;
+- monthly series are compared by a KS distance whose p-value comes from permuting apps between
+  the two sides (:func:`permutation_ks`): a month's rate is a sum over apps, and an app's
+  months are not independent of each other.
 """
 
 from __future__ import annotations
@@ -83,51 +86,97 @@ def conversion(
     return float(len(ups)), float(months.sum())
 
 
-def monthly_conversion(console: pd.DataFrame, usage: pd.DataFrame, apps: pd.Index) -> pd.Series:
-    """Upgrades per app-month on IM, month by month (``YYYY-MM``), of ``apps``."""
-    s = spells(console, usage)
-    created = s.created.reindex(apps)
-    stop = s.left.fillna(s.end).reindex(apps)
-    stop = stop.where(stop < s.end.reindex(apps), s.end.reindex(apps))
-    c = console.loc[
-        console["ok"].astype(bool) & (console["op"] == "upgrade") & console["app"].isin(apps)
-    ]
-    t = pd.to_datetime(c["time"], utc=True)
-    t = t[t.to_numpy() > created.reindex(c["app"]).to_numpy()]
-    t0 = created.min()
-    months = pd.date_range(
-        t0.normalize().tz_localize(None).to_period("M").to_timestamp(),
-        periods=int((usage["date"].max() - usage["date"].min()).days / MONTH_DAYS) + 2,
-        freq="MS",
-    ).tz_localize("UTC")
-    out = {}
-    for lo, hi in zip(months[:-1], months[1:], strict=False):
-        a = created.clip(lower=lo)
-        b = stop.clip(upper=hi)
-        exposure = float(((b - a) / _DAY).clip(lower=0).sum()) / MONTH_DAYS
-        n = int(((t >= lo) & (t < hi)).sum())
-        if exposure > 0:
-            out[lo.strftime("%Y-%m")] = n / exposure
-    return pd.Series(out, dtype=float)
+Monthly = dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+"""Statistic -> (numerator, denominator): app x month (``YYYY-MM``) sums; a month's rate over a
+set of apps is the numerator's column sum over the denominator's."""
 
 
-def monthly_refusals(
-    usage: pd.DataFrame, group: pd.DataFrame | None, apps: pd.Index
-) -> pd.DataFrame:
-    """Per month: refused DAU share and (with ``group_ops``) refused group-operation share."""
-    u = usage.loc[usage["app"].isin(apps)]
-    month = u["date"].dt.strftime("%Y-%m")
-    refused = u["dau_refused"].fillna(0)
-    dau = refused.groupby(month).sum() / (u["dau"] + refused).groupby(month).sum().replace(
-        0, np.nan
-    )
-    out = pd.DataFrame({"dau_refused_share": dau})
+def _pivot(keys: list[pd.Series], values: pd.Series) -> pd.DataFrame:
+    return values.groupby(keys).sum().unstack(fill_value=0).astype(float)
+
+
+def app_months(console: pd.DataFrame, usage: pd.DataFrame, group: pd.DataFrame | None) -> Monthly:
+    """Per app and month: refused and demand DAU, refused and attempted group operations
+    (``group_ops`` without op ``activity``), upgrades after creation and app-months on IM.
+    Console times are read in the data's local time: the first instant is the first date's
+    midnight."""
+    month = usage["date"].dt.strftime("%Y-%m")
+    refused = usage["dau_refused"].fillna(0)
+    out: Monthly = {
+        "dau_refused_monthly": (
+            _pivot([usage["app"], month], refused),
+            _pivot([usage["app"], month], usage["dau"] + refused),
+        )
+    }
     if group is not None:
-        g = group.loc[group["app"].isin(apps) & (group["op"] != "activity")]
+        g = group.loc[group["op"] != "activity"]
         gm = g["date"].dt.strftime("%Y-%m")
-        bad = g["count"].where(g["error_code"] != 0, 0).groupby(gm).sum()
-        out["group_refused_share"] = bad / g["count"].groupby(gm).sum().replace(0, np.nan)
+        bad = g["count"].where(g["error_code"] != 0, 0)
+        out["group_refused_monthly"] = (
+            _pivot([g["app"], gm], bad),
+            _pivot([g["app"], gm], g["count"]),
+        )
+    s = spells(console, usage)
+    offset = s.created.min() - pd.Timestamp(usage["date"].min(), tz="UTC")
+
+    def local(t: pd.Series) -> pd.Series:
+        return (t - offset).dt.tz_localize(None)
+
+    created, end = local(s.created), local(s.end)
+    stop = local(s.left.fillna(s.end))
+    stop = stop.where(stop < end, end)
+    c = console.loc[console["ok"].astype(bool) & (console["op"] == "upgrade")]
+    t = local(pd.to_datetime(c["time"], utc=True))
+    after = t.to_numpy() > created.reindex(c["app"]).to_numpy()
+    ups = pd.Series(1.0, index=c.index[after])
+    months = sorted(set(month.unique()))
+    exposure = {}
+    for m in months:
+        lo = pd.Timestamp(f"{m}-01")
+        hi = lo + pd.offsets.MonthBegin(1)
+        days = (stop.clip(upper=hi) - created.clip(lower=lo)) / _DAY
+        exposure[m] = days.clip(lower=0) / MONTH_DAYS
+    keys = [c["app"][after], t[after].dt.strftime("%Y-%m")]
+    out["conversion_monthly"] = (_pivot(keys, ups), pd.DataFrame(exposure))
     return out
+
+
+def monthly_rates(monthly: Monthly, apps: pd.Index) -> pd.DataFrame:
+    """The monthly rates of ``apps`` (rows: months; columns: the statistics)."""
+    cols = {}
+    for stat, (num, den) in monthly.items():
+        n = num.reindex(index=apps, columns=den.columns, fill_value=0).sum()
+        d = den.reindex(index=apps, fill_value=0).sum()
+        cols[stat] = n / d.where(d > 0)
+    return pd.DataFrame(cols)
+
+
+def permutation_ks(
+    a: tuple[pd.DataFrame, pd.DataFrame],
+    b: tuple[pd.DataFrame, pd.DataFrame],
+    rng: np.random.Generator,
+    n_perm: int = 200,
+) -> tuple[float, float]:
+    """KS distance between two monthly series (numerator and denominator app x month sums of
+    two sets of apps) and its p-value by permuting the apps between the sets: the months of an
+    app are not independent, its apps are."""
+    months = a[1].columns.intersection(b[1].columns)
+    num = np.vstack([x.reindex(columns=months, fill_value=0).to_numpy() for x in (a[0], b[0])])
+    den = np.vstack([x.reindex(columns=months, fill_value=0).to_numpy() for x in (a[1], b[1])])
+    n_a = len(a[0])
+    if n_a == 0 or len(num) == n_a or not len(months):
+        return float("nan"), float("nan")
+
+    def series(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (num[mask].sum(0) / den[mask].sum(0)), (num[~mask].sum(0) / den[~mask].sum(0))
+
+    first = np.arange(len(num)) < n_a
+    d, _ = ks(*series(first))
+    if not np.isfinite(d):
+        return d, float("nan")
+    hits = sum(ks(*series(rng.permutation(first)))[0] >= d - 1e-12 for _ in range(n_perm))
+    return d, (1 + hits) / (1 + n_perm)
 
 
 def per_app_stats(u: pd.DataFrame) -> pd.DataFrame:
