@@ -31,6 +31,7 @@ TRUE: dict[str, dict[str, Any]] = {
         "users0_median": 120.0,
         "users0_sigma": 0.5,
         "growth_per_month": 0.15,
+        "growth_sd_between": 0.06,
         "dau_share": 0.5,
         "create_rate": 0.01,
         "live_rate": 0.006,
@@ -42,18 +43,20 @@ TRUE: dict[str, dict[str, Any]] = {
         "users0_median": 400.0,
         "users0_sigma": 0.6,
         "growth_per_month": 0.10,
+        "growth_sd_between": 0.005,
         "dau_share": 0.15,
         "create_rate": 0.02,
         "live_rate": 0.0,
     },
 }
-"""The parameters the observed tables are drawn from (defaults: social 40, 0.8, 0.08, 0.3,
-0.03, 0.002; enterprise 150, 0.9, 0.03, 0.6, 0.006, 0)."""
+"""The parameters the observed tables are drawn from (defaults: social 40, 0.8, 0.08, 0.02,
+0.3, 0.03, 0.002; enterprise 150, 0.9, 0.03, 0.02, 0.6, 0.006, 0)."""
 
 TOLERANCE: dict[str, tuple[str, float]] = {
     "users0_median": ("relative", 0.25),
     "users0_sigma": ("relative", 0.25),
     "growth_per_month": ("absolute", 0.03),
+    "growth_sd_between": ("absolute", 0.02),
     "dau_share": ("relative", 0.10),
     "create_rate": ("relative", 0.20),
     "live_rate": ("absolute", 0.002),

@@ -9,13 +9,15 @@ Every estimate comes with a 95% interval; ``method`` names how. The model they i
   stays right while under half the values are censored;
 - ``users0_median``, ``users0_sigma``: mean and sd of ``log U`` on each app's first day
   (normal interval for the mean; ``sd * (1 +- 1.96 / sqrt(2 (n - 1)))`` for the sd);
-- ``growth_per_month``: mean over apps of the OLS slope of ``log U`` on the day, times 30 (the
-  model's month for growth); ``growth_sd_between``: the slopes' sd less the spread a daily
-  random walk of sd ``growth_sd_daily`` (the scenario's) adds to an OLS slope over ``n`` days
-  (``6 sigma^2 / (5 n)``), bootstrap interval over apps. The running maximum (users do not
-  leave) and rounding bias a slope upwards, most for short histories and small drift: the
-  mean slope is corrected by the bias of the same statistic on paths drawn as the model draws
-  them (:func:`slope_bias`), and only apps with :data:`LONG_DAYS` days or more are used;
+- ``growth_per_month``, ``growth_sd_between`` (per 30 days, the model's month for growth):
+  indirect inference on the per-app OLS slopes of ``log U`` on the day -- their mean and sd
+  are matched by those of paths drawn as the model draws them (:class:`SlopeModel`, for the
+  same history lengths), alternating the two 1-D searches. The running maximum (users do not
+  leave), rounding and the daily walk bias the raw slopes (upwards for the mean, most for
+  short histories and small drift; a zero drift with a between-app spread looks positive);
+  the matched paths carry the same biases. Only apps with :data:`LONG_DAYS` days or more are
+  used (when 5 or more have). Intervals: the mean's normal interval shifted by the bias; the
+  slopes' sd's bootstrap interval mapped through the same search;
 - ``dau_share``: ``exp`` of the mean over apps of each app's median of ``log((dau +
   dau_refused) / U)`` over its active days. The free tier's hard cap refuses DAU (72000):
   adding ``dau_refused`` back undoes the censoring; when ``dau_refused`` is unknown, the
@@ -43,7 +45,9 @@ Every estimate comes with a 95% interval; ``method`` names how. The model they i
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,23 +171,46 @@ def _masked_slopes(y: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return (dt * (y - ym[:, None])).sum(axis=1) / (dt**2).sum(axis=1)
 
 
-def slope_bias(
-    mu: float, prior: ArchetypeParams, median: float, sd_between: float, lengths: np.ndarray
+class SlopeModel:
+    """Per-app OLS slopes (per day) of ``log U`` for apps with ``lengths`` days, drawn as the
+    model draws them (:func:`sim.model.population.make_tenant`: lognormal start, drift normal
+    across apps, daily walk of sd ``growth_sd_daily`` -- the scenario's --, rounding, floor at
+    1, running maximum) at any drift ``mu`` and between-app sd ``sd`` (per day). The draws are
+    fixed (common random numbers), so the slopes' mean and sd are smooth in ``mu`` and ``sd``:
+    what the indirect inference of :func:`fit_growth` inverts."""
+
+    def __init__(self, prior: ArchetypeParams, median: float, lengths: np.ndarray) -> None:
+        rng = np.random.default_rng(0)
+        k, n = len(lengths), int(lengths.max())
+        self.lengths = lengths
+        u0 = median * np.exp(prior.users0_sigma * rng.standard_normal(k))
+        self.z = rng.standard_normal(k)
+        self.base = np.log(np.maximum(u0, 1.0))[:, None] + np.cumsum(
+            prior.growth_sd_daily * rng.standard_normal((k, n)), axis=1
+        )
+        self.t = np.arange(n, dtype=float)[None, :]
+
+    def slopes(self, mu: float, sd: float) -> np.ndarray:
+        log_u = self.base + (mu + sd * self.z)[:, None] * self.t
+        users = np.maximum.accumulate(np.maximum(np.round(np.exp(log_u)), 1.0), axis=1)
+        return _masked_slopes(np.log(users), self.lengths)
+
+
+def _bisect(
+    f: Callable[[float], float], target: float, a: float, b: float, steps: int = 30
 ) -> float:
-    """Mean OLS slope (per day) of ``log U`` minus the drift ``mu`` (per day) for apps with
-    ``lengths`` days drawn as the model draws them (:func:`sim.model.population.make_tenant`:
-    rounding, floor at 1 and running maximum; the walk's sd ``growth_sd_daily`` is the
-    scenario's): what the running maximum adds, most for short histories and small drift. The
-    draws are the same for every ``mu`` (fixed seed), so the bias is smooth in ``mu``."""
-    rng = np.random.default_rng(0)
-    k = len(lengths)
-    u0 = median * np.exp(prior.users0_sigma * rng.standard_normal(k))
-    rate = mu + sd_between / GROWTH_MONTH * rng.standard_normal(k)
-    walk = np.cumsum(prior.growth_sd_daily * rng.standard_normal((k, int(lengths.max()))), axis=1)
-    t = np.arange(walk.shape[1])[None, :]
-    log_u = np.log(np.maximum(u0, 1.0))[:, None] + rate[:, None] * t + walk
-    users = np.maximum.accumulate(np.maximum(np.round(np.exp(log_u)), 1.0), axis=1)
-    return float(np.mean(_masked_slopes(np.log(users), lengths))) - mu
+    """``x`` in ``[a, b]`` with ``f(x) = target`` for an increasing ``f`` (``a`` when
+    ``f(a)`` is at or above the target already)."""
+    if f(a) >= target:
+        return a
+    for _ in range(steps):
+        x = (a + b) / 2
+        a, b = (x, b) if f(x) < target else (a, x)
+    return (a + b) / 2
+
+
+def _swap(f: Callable[[float, float], float], second: float, first: float) -> float:
+    return f(first, second)
 
 
 def fit_growth(
@@ -196,23 +223,25 @@ def fit_growth(
     slope, n = slope[ok], n[ok]
     if len(slope) < 3:
         return []
-    walk = prior.growth_sd_daily**2
-
-    def between(s: np.ndarray, nn: np.ndarray) -> float:
-        return math.sqrt(max(float(np.var(s, ddof=1) - np.mean(6 * walk / (5 * nn))), 0.0))
-
-    sd = between(slope, n) * GROWTH_MONTH
     m, lo, hi = _mean_ci(slope)
-    median = float(np.exp(np.mean(np.log(np.maximum(u.groupby("app")["U"].first(), 1.0)))))
-    lengths = np.resize(n.astype(np.int64), 400)
-    a, b = m - 0.05, m + 0.01  # the drift is at most the mean slope (the maximum adds)
-    for _ in range(40):  # bisection: m = mu + bias(mu), increasing in mu
-        mu = (a + b) / 2
-        a, b = (mu, b) if mu + slope_bias(mu, prior, median, sd, lengths) < m else (a, mu)
-    mu = (a + b) / 2
-    bias = m - mu
+    s_obs = float(np.std(slope, ddof=1))
     idx = rng.integers(0, len(slope), size=(BOOTSTRAP, len(slope)))
-    boot = np.array([between(slope[i], n[i]) for i in idx]) * GROWTH_MONTH
+    s_lo, s_hi = np.quantile(np.std(slope[idx], axis=1, ddof=1), [0.025, 0.975])
+    median = float(np.exp(np.mean(np.log(np.maximum(u.groupby("app")["U"].first(), 1.0)))))
+    model = SlopeModel(prior, median, np.resize(n.astype(np.int64), 400))
+
+    def mean_at(mu: float, sd: float) -> float:
+        return float(np.mean(model.slopes(mu, sd)))
+
+    def sd_at(mu: float, sd: float) -> float:
+        return float(np.std(model.slopes(mu, sd)))
+
+    mu, sd = m, 0.0
+    for _ in range(3):  # alternate: the mean slope fixes mu, the slopes' sd fixes sd
+        mu = _bisect(functools.partial(_swap, mean_at, sd), m, m - 0.05, m + 0.01)
+        sd = _bisect(functools.partial(sd_at, mu), s_obs, 0.0, 2 * s_obs + 1e-4)
+    sd_ci = [_bisect(functools.partial(sd_at, mu), v, 0.0, 2 * s_hi + 1e-4) for v in (s_lo, s_hi)]
+    bias = m - mu
     return [
         Estimate(
             seg,
@@ -221,17 +250,18 @@ def fit_growth(
             (lo - bias) * GROWTH_MONTH,
             (hi - bias) * GROWTH_MONTH,
             prior.growth_per_month,
-            "per-app OLS slope of log demand users x 30, mean, less the running maximum's "
-            "bias (simulated; normal CI shifted alike)",
+            "indirect inference: mean per-app OLS slope of log demand users matched on paths "
+            "drawn as the model draws them (running maximum, rounding); normal CI shifted",
         ),
         Estimate(
             seg,
             "growth_sd_between",
-            sd,
-            float(np.quantile(boot, 0.025)),
-            float(np.quantile(boot, 0.975)),
+            sd * GROWTH_MONTH,
+            min(sd_ci[0], sd) * GROWTH_MONTH,
+            max(sd_ci[1], sd) * GROWTH_MONTH,
             prior.growth_sd_between,
-            "sd of the slopes less the daily walk's share (bootstrap CI over apps)",
+            "indirect inference: sd of the per-app slopes matched likewise (bootstrap CI "
+            "over apps, mapped)",
         ),
     ]
 
