@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.cli import backtest as cli_backtest
+from sim.cli import calibrate as cli_calibrate
 from sim.cli import catalogs as cli_catalogs
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
@@ -229,6 +230,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         cli_backtest.add_arguments,
         cli_backtest.run,
         cli_backtest.DESCRIPTION,
+    ),
+    Subcommand(
+        "calibrate",
+        cli_calibrate.HELP,
+        cli_calibrate.add_arguments,
+        cli_calibrate.run,
+        cli_calibrate.DESCRIPTION,
     ),
     *(Subcommand(*entry) for entry in cli_report.SUBCOMMANDS),
     Subcommand(
