@@ -6,7 +6,9 @@ that declares its arguments and a function that runs it and returns the exit cod
 modules inside the run function so ``sim --help`` stays fast.
 
 Exit codes: 0 success; 2 a usage error (argparse) or any :class:`~sim.errors.SimError`, which
-prints one line ``sim: error: <message>`` on stderr, without a traceback, and writes nothing.
+prints one line ``sim: error: <message>`` on stderr, without a traceback, and writes nothing;
+130 on Ctrl-C or SIGTERM, which print ``interrupted; nothing written`` once the workers are
+ended and temporary files removed.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from typing import Any
 
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
+from sim.cli.interrupt import interruptible
 from sim.errors import SimError
 
 PROG = "sim"
 EXIT_OK = 0
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 REPLAY_FILES = ("outcomes.csv", "timeline.csv", "bills.csv")
 """What ``sim replay`` writes into ``--out``."""
@@ -249,7 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     try:
-        return args._run(args)
+        with interruptible():
+            return args._run(args)
     except SimError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the run's clean-up has run
+        print("interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
