@@ -22,6 +22,7 @@ from typing import Any
 
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
+from sim.cli import sweep as cli_sweep
 from sim.cli.interrupt import interruptible
 from sim.errors import SimError
 
@@ -219,6 +220,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         run=_run_replay,
     ),
     Subcommand("run", cli_run.HELP, cli_run.add_arguments, cli_run.run, cli_run.DESCRIPTION),
+    Subcommand(
+        "sweep", cli_sweep.HELP, cli_sweep.add_arguments, cli_sweep.run, cli_sweep.DESCRIPTION
+    ),
     *(Subcommand(*entry) for entry in cli_report.SUBCOMMANDS),
     Subcommand(
         "catalogs",

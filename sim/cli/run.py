@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=_workers,
+        type=workers_value,
         default="auto",
         metavar="N",
         help="processes playing the run's shards (default auto: one per CPU for a large run, "
@@ -74,7 +74,7 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _workers(text: str) -> int | str:
+def workers_value(text: str) -> int | str:
     if text == "auto":
         return text
     try:

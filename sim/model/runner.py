@@ -246,6 +246,27 @@ def prepare_run(
     return Prepared(sc, catalog, tasks, make_executor(cluster, n))
 
 
+def play(p: Prepared, progress: Progress | None = None) -> RunResult:
+    """Play a prepared run's tasks on its executor and assemble the tables and the summary
+    (the executor is closed after)."""
+    done = _Assembly(p.scenario, p.catalog)
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    try:
+        for part in p.executor.map(play_shard, p.tasks, progress):
+            done.add(part)
+            for name in TABLES:
+                parts[name].append(part.tables[name])
+    finally:
+        p.executor.close()
+    tables = {
+        name: order(name, pd.concat(dfs, ignore_index=True) if len(dfs) > 1 else dfs[0])
+        for name, dfs in parts.items()
+    }
+    result = RunResult(p.scenario, p.catalog, p.scenario.mode, **tables)
+    result.summary = done.summary(result.console_ops)
+    return result
+
+
 def run(
     scenario: Scenario | str | Path | dict[str, Any],
     *,
@@ -280,22 +301,7 @@ def run(
         seed=seed,
         replications=replications,
     )
-    done = _Assembly(p.scenario, p.catalog)
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
-    try:
-        for part in p.executor.map(play_shard, p.tasks, progress):
-            done.add(part)
-            for name in TABLES:
-                parts[name].append(part.tables[name])
-    finally:
-        p.executor.close()
-    tables = {
-        name: order(name, pd.concat(dfs, ignore_index=True) if len(dfs) > 1 else dfs[0])
-        for name, dfs in parts.items()
-    }
-    result = RunResult(p.scenario, p.catalog, p.scenario.mode, **tables)
-    result.summary = done.summary(result.console_ops)
-    return result
+    return play(p, progress)
 
 
 def _streamed(mode: str) -> tuple[str, ...]:
