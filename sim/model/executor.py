@@ -169,17 +169,35 @@ def stored_result(value: Any, store: TaskStore | None) -> Any:
 _WORKER: dict[str, Any] = {}
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere)."""
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere); if the parent
+    died before this was asked, exit now."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
 
 
-def _init_worker(progress_q: Any) -> None:
+def _init_worker(progress_q: Any, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    _die_with_parent()
+    _die_with_parent(parent)
     _WORKER["q"] = progress_q
+
+
+@contextlib.contextmanager
+def _no_sigint() -> Iterator[None]:
+    """SIGINT ignored while worker processes are spawned: they inherit it from their birth, so a
+    Ctrl-C while they import is the main process's alone."""
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _in_worker(fn: Callable[[Any, Tick | None], Any], index: int, task: Any) -> Any:
@@ -225,15 +243,19 @@ class LocalExecutor:
         ctx = multiprocessing.get_context("spawn")
         progress_q = ctx.Queue() if prog.progress is not None else None
         pool = ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(progress_q,)
+            self.workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(progress_q, os.getpid()),
         )
         pending: dict[int, Future[Any]] = {}
         try:
             for nxt in range(len(tasks)):
                 while nxt not in ready:
-                    while todo and len(pending) < self.workers + 1:
-                        i = todo.pop(0)
-                        pending[i] = pool.submit(_in_worker, play, i, tasks[i])
+                    with _no_sigint():
+                        while todo and len(pending) < self.workers + 1:
+                            i = todo.pop(0)
+                            pending[i] = pool.submit(_in_worker, play, i, tasks[i])
                     wait([pending[nxt]], timeout=0.2, return_when=FIRST_COMPLETED)
                     _drain(progress_q, prog)
                     if pending[nxt].done():

@@ -44,6 +44,9 @@ from sim.results.stats import mean_ci
 MAX_TASKS = 10_000
 """A grid of more tasks than this needs ``--yes``."""
 
+MAX_VALUES = 1_000_000
+"""A range of more values than this is refused, ``--yes`` or not."""
+
 FIGURES = (
     "revenue_total",
     "mrr_last_month",
@@ -112,8 +115,8 @@ def _range(key: str, spec: str) -> list[str]:
     if stop < start:
         raise SweepError(f"--grid {key}={spec}: empty range (stop < start)")
     n = int((stop - start) / step) + 1
-    if n > MAX_TASKS:
-        raise SweepError(f"--grid {key}={spec}: {n} values; at most {MAX_TASKS}")
+    if n > MAX_VALUES:
+        raise SweepError(f"--grid {key}={spec}: {n:,} values; at most {MAX_VALUES:,}")
     return [str(start + k * step) for k in range(n)]
 
 
