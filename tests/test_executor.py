@@ -152,3 +152,31 @@ def test_workers_die_with_a_killed_main_process(tmp_path: Path) -> None:
     proc.wait()
     gone, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive, f"orphaned workers: {alive}"
+
+
+class _Task:
+    def __init__(self, n: int) -> None:
+        self.n, self.size, self.digest, self.label = n, 1, f"d{n}", f"point p={n}"
+
+
+def _fails_on_two(task: _Task, tick: object = None) -> int:
+    if task.n == 2:
+        raise ZeroDivisionError("boom")
+    return task.n * 10
+
+
+def test_a_failing_task_is_one_error_naming_it() -> None:
+    from sim.errors import SimError
+    from sim.model.dask_executor import DaskExecutor
+    from sim.model.executor import LocalExecutor
+
+    tasks = [_Task(n) for n in range(4)]
+    assert list(LocalExecutor(1).map(_fails_on_two, tasks[:2])) == [0, 10]
+    with pytest.raises(SimError, match=r"point p=2 failed: ZeroDivisionError: boom"):
+        list(LocalExecutor(1).map(_fails_on_two, tasks))
+    dask = DaskExecutor("local", 2, processes=False)
+    try:
+        with pytest.raises(SimError, match=r"point p=2 failed 2 times on the cluster"):
+            list(dask.map(_fails_on_two, tasks))
+    finally:
+        dask.close()

@@ -225,7 +225,7 @@ class LocalExecutor:
         if self.workers <= 1 or len(todo) <= 1:
             for i, task in enumerate(tasks):
                 if i not in ready:
-                    ready[i] = play(task, functools.partial(prog.tick, i))
+                    ready[i] = _named(play, task, functools.partial(prog.tick, i))
                     prog.tick(i, task.size, force=True)
                 yield stored_result(ready.pop(i), store)
             return
@@ -275,21 +275,39 @@ def _outcome(fut: Future[Any], task: Any) -> Any:
         return fut.result()
     except BrokenProcessPool as exc:
         raise SimError(f"{task.label}: {BROKEN}") from exc
+    except SimError:
+        raise
+    except Exception as exc:
+        raise SimError(failed(task, exc)) from exc
+
+
+def failed(task: Any, exc: BaseException) -> str:
+    """The one-line error of a task that raised: which task, and what."""
+    return f"{task.label} failed: {type(exc).__name__}: {exc}"
+
+
+def _named(play: Callable[[Any, Tick | None], Any], task: Any, tick: Tick) -> Any:
+    try:
+        return play(task, tick)
+    except SimError:
+        raise
+    except Exception as exc:
+        raise SimError(failed(task, exc)) from exc
 
 
 def _terminate(pool: ProcessPoolExecutor, pending: dict[int, Future[Any]]) -> None:
-    """Stop the pool now: cancel what waits, terminate the processes that play."""
+    """Stop the pool now: cancel what waits, terminate the processes that play (the standard
+    library's shutdown would wait for them to finish their tasks)."""
     for fut in pending.values():
         fut.cancel()
-    procs = list(getattr(pool, "_processes", None) or {})
-    processes = getattr(pool, "_processes", None) or {}
-    for pid in procs:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
         with contextlib.suppress(Exception):
-            processes[pid].terminate()
+            proc.terminate()
     pool.shutdown(wait=False, cancel_futures=True)
-    for pid in procs:
+    for proc in processes:
         with contextlib.suppress(Exception):
-            processes[pid].join(2)
+            proc.join(2)
 
 
 def _drain(q: Any, prog: ProgressSum) -> None:
