@@ -96,19 +96,19 @@ def run(args: argparse.Namespace) -> int:
     plan = sweep.plan_sweep(base, axes, yes=args.yes)
     units = sum(t.size for t in plan.tasks)
     workers = resolve_workers(args.workers, units, len(plan.tasks), args.oversubscribe)
+    executor = make_executor(args.cluster, workers)  # an unreachable scheduler fails here
     store = TaskStore(out / TASKS_DIR)
-    have = store.digests()
-    reused = sum(t.digest in have for t in plan.tasks)
-    _say(
-        f"{base.name}: {len(plan.points)} points x {base.replications} replication(s) = "
-        f"{len(plan.tasks)} tasks"
-        + (f"; reused {reused} of {len(plan.tasks)} tasks" if reused else "")
-    )
-    executor = make_executor(args.cluster, workers)
     bar: Any = None
-    if not args.no_progress and sys.stderr.isatty():
-        bar = cli_run.Bar(sys.stderr)
     try:
+        have = store.digests()
+        reused = sum(t.digest in have for t in plan.tasks)
+        _say(
+            f"{base.name}: {len(plan.points)} points x {base.replications} replication(s) = "
+            f"{len(plan.tasks)} tasks"
+            + (f"; reused {reused} of {len(plan.tasks)} tasks" if reused else "")
+        )
+        if not args.no_progress and sys.stderr.isatty():
+            bar = cli_run.Bar(sys.stderr)
         results = list(executor.map(sweep.play_point, plan.tasks, bar, store))
     finally:
         executor.close()

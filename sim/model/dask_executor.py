@@ -59,11 +59,11 @@ class DaskExecutor:
                 self.client = Client(self.cluster, timeout=CONNECT_TIMEOUT_S)
             else:
                 self.client = Client(address, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except Exception as exc:  # refused, timed out, or not a Dask scheduler at all
             self.close()
             raise SimError(
                 f"--cluster {address!r}: cannot reach a Dask scheduler within "
-                f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {exc}); give tcp://HOST:PORT "
+                f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {str(exc)[:200]}); give tcp://HOST:PORT "
                 "of a running `dask scheduler`, or 'local'"
             ) from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
