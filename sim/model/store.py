@@ -64,6 +64,10 @@ class TaskStore:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        # absolute: the store travels to workers whose working directory differs
+        object.__setattr__(self, "root", Path(self.root).absolute())
+
     def path(self, digest: str) -> Path:
         return Path(self.root) / digest
 
