@@ -113,7 +113,7 @@ def _table(df: pd.DataFrame) -> str:
         "<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>"
         for row in df.itertuples(index=False)
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f'<div style="overflow-x:auto"><table><tr>{head}</tr>{body}</table></div>'
 
 
 def _best(best: dict[str, Any], plan: sw.Sweep) -> str:
