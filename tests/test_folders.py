@@ -248,7 +248,7 @@ def test_a_killed_report_writers_leftovers_do_not_block_a_rerun(tmp_path):
 def test_a_run_folder_is_one_set_summary_included(tmp_path, monkeypatch):
     from test_model import tiny
 
-    from sim.model.runner import TABLES, run_and_write
+    from sim.model.runner import TABLES, run_and_write, store_path
 
     out = tmp_path / "run"
     _, paths = run_and_write(tiny(horizon_months=1), out, workers=1)
@@ -261,7 +261,11 @@ def test_a_run_folder_is_one_set_summary_included(tmp_path, monkeypatch):
     with pytest.raises(SimError, match="No space left on device"):
         run_and_write(tiny(horizon_months=2), out, workers=1)
     assert _snapshot(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    # beside it only the task store that lets the same command resume (issue 11 point 5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [store_path(out).name, "run"]
+    monkeypatch.undo()
+    run_and_write(tiny(horizon_months=2), out, workers=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the store goes once written
 
 
 def test_leftovers_of_a_folder_whose_name_looks_like_one_are_told_apart(tmp_path):

@@ -17,7 +17,7 @@ from sim.cli.run import Bar
 from sim.errors import SimError
 from sim.files import outputs
 from sim.files.outputs import OutputDir, ParquetSink
-from sim.model import shards
+from sim.model import executor, plan
 from sim.model.runner import TABLES, run, run_and_write, write
 from sim.model.scenario import scenario_from_dict
 
@@ -39,15 +39,16 @@ def _summary(d: Path) -> dict:
 
 def test_plan_cuts_each_replication_in_app_name_order() -> None:
     sc = scenario_from_dict(tiny(replications=2))
-    plan = shards.plan(sc, 2)
-    assert [s.number for s in plan] == list(range(len(plan)))
+    cut = plan.shards(sc, 2)
+    assert [s.number for s in cut] == list(range(len(cut)))
     for rep in (0, 1):
-        keys = [k for s in plan if s.replication == rep for k in s.keys]
+        keys = [k for s in cut if s.replication == rep for k in s.keys]
         apps = [f"{a}-{j:04d}" for a, j in keys]
         assert apps == sorted(apps) and len(keys) == sc.n_tenants
-    assert max(len(s.keys) for s in plan) == 2
+    assert max(len(s.keys) for s in cut) == 2
+    assert [s.replication for s in plan.shards(sc, 2, replications=[1])] == [1] * (len(cut) // 2)
     with pytest.raises(ValueError, match="at least 1"):
-        shards.plan(sc, 0)
+        plan.shards(sc, 0)
 
 
 @pytest.mark.parametrize("mode", ["exact", "fast"])
@@ -164,13 +165,15 @@ def test_progress_bar_draws_one_line_with_an_estimate() -> None:
 
 
 def test_workers_resolve() -> None:
-    sc = scenario_from_dict(tiny())
-    plan = shards.plan(sc, 1)
-    assert shards.resolve_workers("auto", sc, plan) == 1  # a small run plays in this process
-    assert shards.resolve_workers(3, sc, plan[:2]) == 2  # no more workers than shards
-    assert shards.resolve_workers(0, sc, plan) == min(shards.cpu_count(), len(plan))
+    resolve, cpus = executor.resolve_workers, executor.cpu_count()
+    assert resolve("auto", 1000, 8) == 1  # a small run plays in this process
+    assert resolve("auto", 10**6, 8) == min(cpus, 8)
+    assert resolve(3, 10**6, 2) == 2  # no more workers than tasks
+    assert resolve(0, 10**6, 100) == cpus
+    assert resolve(cpus + 3, 10**6, 100) == cpus  # capped at the CPU count...
+    assert resolve(cpus + 3, 10**6, 100, oversubscribe=True) == cpus + 3  # ...unless asked
     with pytest.raises(ValueError, match="workers -1"):
-        shards.resolve_workers(-1, sc, plan)
+        resolve(-1, 10**6, 8)
 
 
 def test_cli_run_refuses_a_bad_workers_value(capsys, tmp_path: Path) -> None:

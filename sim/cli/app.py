@@ -7,8 +7,9 @@ modules inside the run function so ``sim --help`` stays fast.
 
 Exit codes: 0 success; 2 a usage error (argparse) or any :class:`~sim.errors.SimError`, which
 prints one line ``sim: error: <message>`` on stderr, without a traceback, and writes nothing;
-130 Ctrl-C (``sim: interrupted; nothing written``). Whatever a command prints on standard
-output, and every error line, has its control characters escaped (:mod:`sim.cli.terminal`).
+130 on Ctrl-C or SIGTERM (``sim: interrupted; nothing written``, once the workers are ended
+and temporary files removed). Whatever a command prints on standard output, and every
+error line, has its control characters escaped (:mod:`sim.cli.terminal`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from sim.cli import calibrate as cli_calibrate
 from sim.cli import catalogs as cli_catalogs
 from sim.cli import report as cli_report
 from sim.cli import run as cli_run
+from sim.cli import sweep as cli_sweep
+from sim.cli.interrupt import interruptible
 from sim.cli.terminal import EscapingStream, terminal_text
 from sim.errors import SimError
 
@@ -238,6 +241,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         cli_calibrate.run,
         cli_calibrate.DESCRIPTION,
     ),
+    Subcommand(
+        "sweep", cli_sweep.HELP, cli_sweep.add_arguments, cli_sweep.run, cli_sweep.DESCRIPTION
+    ),
     *(Subcommand(*entry) for entry in cli_report.SUBCOMMANDS),
     Subcommand(
         "catalogs",
@@ -275,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout = sys.stdout
     sys.stdout = EscapingStream(stdout)  # type: ignore[assignment]
     try:
-        return args._run(args)
+        with interruptible():
+            return args._run(args)
     except SimError as exc:
         return _fail(str(exc))
     except MemoryError:

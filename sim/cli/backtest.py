@@ -176,10 +176,7 @@ def write_backtest(out: Path, bt: Backtest) -> list[Path]:
     with OutputDir(out) as staged:
         for name, df in tables.items():
             staged.write(name, df)
-        if staged.tmp is None:
-            raise SimError(f"cannot write into {str(out)!r}")
-        (staged.tmp / "backtest.html").write_text(build_html(bt), encoding="utf-8")
+        staged.write("backtest.html", build_html(bt))
         sheets = {Path(name).stem: df for name, df in tables.items()}
-        write_workbook(staged.tmp / "backtest.xlsx", sheets, summary=summary)
-        staged.names.extend(["backtest.html", "backtest.xlsx"])
+        write_workbook(staged.reserve("backtest.xlsx"), sheets, summary=summary)
     return staged.paths

@@ -48,16 +48,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=_workers,
+        type=workers_value,
         default="auto",
         metavar="N",
         help="processes playing the run's shards (default auto: one per CPU for a large run, "
-        "else 1; 0: one per CPU)",
+        "else 1; 0: one per CPU); capped at the CPU count unless --oversubscribe",
     )
+    add_executor_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _workers(text: str) -> int | str:
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cluster`` and ``--oversubscribe`` (shared with ``sim sweep``)."""
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="play the tasks on a Dask scheduler (e.g. tcp://10.0.0.5:8786), or 'local' for a "
+        "Dask LocalCluster of --workers processes (default: this machine, without Dask)",
+    )
+    parser.add_argument(
+        "--oversubscribe",
+        action="store_true",
+        help="allow more --workers than CPUs",
+    )
+
+
+def workers_value(text: str) -> int | str:
     if text == "auto":
         return text
     try:
@@ -120,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
             replications=args.replications,
             progress=bar,
             workers=args.workers,
+            cluster=args.cluster,
+            oversubscribe=args.oversubscribe,
+            notify=lambda line: print(line, file=sys.stderr),
         )
     finally:
         if bar is not None:

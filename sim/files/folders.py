@@ -70,11 +70,14 @@ def target_of(out_dir: Path) -> Path:
     return target
 
 
-def check_replaceable(target: Path, shown: str) -> None:
-    """Refuse to replace a folder that holds something sim does not write."""
+def check_replaceable(target: Path, shown: str, keep: tuple[str, ...] = ()) -> None:
+    """Refuse to replace a folder that holds something sim does not write (the subfolders
+    named in ``keep``, sim's own task stores, are not looked into)."""
     if not target.is_dir():
         return
     for root, dirs, files in os.walk(target):
+        if Path(root) == target:
+            dirs[:] = [d for d in dirs if d not in keep]
         for name in (*files, *dirs):
             path = Path(root) / name
             ours = name in dirs or path.suffix in OUTPUT_SUFFIXES or _leftover(name)

@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -64,12 +64,25 @@ def _write_json(obj: Any, path: Path) -> None:
         fh.write(json_text(obj))
 
 
+def _write_text(obj: str, path: Path) -> None:
+    with open(path, "x", encoding="utf-8", newline="\n") as fh:
+        fh.write(obj)
+
+
+def _write_bytes(obj: bytes, path: Path) -> None:
+    with open(path, "xb") as fh:
+        fh.write(obj)
+
+
 WRITERS: dict[str, Callable[[Any, Path], None]] = {
     ".csv": _write_csv,
     ".parquet": _write_parquet,
     ".json": _write_json,
+    ".html": _write_text,
+    ".png": _write_bytes,
 }
-"""File suffix -> writer (a DataFrame for tables, plain data for ``.json``)."""
+"""File suffix -> writer (a DataFrame for tables, plain data for ``.json``, text for
+``.html``, bytes for ``.png``)."""
 
 
 # -- Parquet, piece by piece ----------------------------------------------------------------------
@@ -191,12 +204,12 @@ class ParquetSink:
 # -- all or nothing -------------------------------------------------------------------------------
 
 
-def _check_name(name: str) -> str:
+def _check_name(name: str, allowed: Collection[str] = WRITERS) -> str:
     suffix = Path(name).suffix
     if Path(name).name != name or name in ("", ".", ".."):
         raise ValueError(f"file name {name!r}: a plain file name such as 'outcomes.csv'")
-    if suffix not in WRITERS:
-        raise ValueError(f"file name {name!r}: suffix must be one of {', '.join(WRITERS)}")
+    if suffix not in allowed:
+        raise ValueError(f"file name {name!r}: suffix must be one of {', '.join(allowed)}")
     return suffix
 
 
@@ -243,8 +256,13 @@ class OutputDir:
     :mod:`sim.files.folders`. ``paths``: the files, in the order written.
     """
 
-    def __init__(self, out_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, out_dir: str | os.PathLike[str], keep: Sequence[str] = ()) -> None:
+        """``keep``: subfolders of the old folder that sim itself keeps across writes (a
+        sweep's task store): not checked file by file, and carried over into the new folder
+        just before the swap (a rename inside the parent)."""
         self.out_dir = Path(out_dir)
+        self.keep = tuple(keep)
+        self._kept: list[str] = []
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise SimError(f"output directory {str(self.out_dir)!r} exists and is not a directory")
         self.names: list[str] = []
@@ -267,15 +285,15 @@ class OutputDir:
             self._lock = folders.FolderLock(target.parent / f".{target.name}.lock", shown)
             self._lock.acquire()
             folders.remove_leftovers(target)
-            folders.check_replaceable(target, shown)
+            folders.check_replaceable(target, shown, self.keep)
             self.tmp = folders.new_temp(target)
         except BaseException as exc:
             self._abort(exc)
         self._target = target
         return self
 
-    def _add(self, name: str) -> Path:
-        _check_name(name)
+    def _add(self, name: str, allowed: Collection[str] = WRITERS) -> Path:
+        _check_name(name, allowed)
         if name in self.names:
             raise ValueError(f"file name {name!r} given twice")
         assert self.tmp is not None, "OutputDir used outside its with block"
@@ -289,6 +307,11 @@ class OutputDir:
             WRITERS[Path(name).suffix](obj, path)
         except OSError as exc:
             raise _as_sim_error(exc, path) from exc
+
+    def reserve(self, name: str) -> Path:
+        """The temporary path of a file of the set that the caller writes itself (a workbook,
+        say); any suffix sim writes (:data:`sim.files.folders.OUTPUT_SUFFIXES`)."""
+        return self._add(name, folders.OUTPUT_SUFFIXES)
 
     def sink(self, name: str) -> ParquetSink:
         if Path(name).suffix != ".parquet":
@@ -305,11 +328,19 @@ class OutputDir:
             for sink in self.sinks:
                 sink.close()
             folders.fsync_tree(self.tmp)
+            self._carry_over(self.tmp)
             folders.swap_in(self.tmp, self._target)
         except BaseException as err:
             self._abort(err)
         self.tmp = None
         self._release()
+
+    def _carry_over(self, tmp: Path) -> None:
+        """Move the kept subfolders of the old folder into the new one (same parent)."""
+        for name in self.keep:
+            if (self._target / name).is_dir() and not (tmp / name).exists():
+                os.rename(self._target / name, tmp / name)
+                self._kept.append(name)
 
     def _release(self) -> None:
         if self._lock is not None:
@@ -321,6 +352,9 @@ class OutputDir:
         for sink in self.sinks:
             sink.discard()
         if self.tmp is not None:
+            for name in self._kept:  # back where they were, before the new folder goes
+                os.rename(self.tmp / name, self._target / name)
+            self._kept.clear()
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
         self._release()

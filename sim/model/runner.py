@@ -18,19 +18,24 @@ Tables (every one with a ``replication`` column, 0-based):
 No table holds wall-clock time: the same scenario and seed give byte-identical Parquet files.
 ``summary.json`` has the scenario hash, seed, package versions, wall time and headline figures.
 
-A run is played in shards (:mod:`sim.model.shards`): :func:`run` gathers them into DataFrames;
-:func:`run_and_write` (``sim run``) writes each shard's rows as it comes, in ``workers``
-processes, so memory is bounded by a shard, not by the run. Both give the same files.
+A run flows one way: the scenario is resolved and its catalog loaded once, the plan cuts it into
+shard tasks (:mod:`sim.model.plan`), an executor plays them -- here, in worker processes or on
+a Dask cluster (:mod:`sim.model.executor`) -- with :func:`sim.model.shards.play_shard`, and this
+module assembles the parts into tables and the summary. :func:`run` gathers the parts into
+DataFrames; :func:`run_and_write` (``sim run``) writes each shard's rows as it comes, so memory
+is bounded by a shard, not by the run, and keeps each finished shard in a task store
+(:mod:`sim.model.store`) under the output folder until the run is written, so a run killed
+mid-way and started again reuses them. Both give the same files, whatever the executor.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import platform
+import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -40,13 +45,26 @@ import numpy as np
 import pandas as pd
 
 from sim.core.catalog import Catalog
-from sim.core.vocab import NS_PER_DAY
-from sim.model import shards as shards_mod
 from sim.model.assumptions import assumptions
-from sim.model.exact import ExactModel, ModelBase
-from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
-from sim.model.shards import Part, Shard
-from sim.model.tables import ACTIVITY, frames, order
+from sim.model.executor import Executor, Progress, make_executor, resolve_workers
+from sim.model.plan import ShardTask, catalog_digest, plan, resolve
+from sim.model.scenario import Scenario
+from sim.model.shards import MODES, Part, model_class, play_shard, tally
+from sim.model.store import TaskStore
+from sim.model.tables import order
+
+__all__ = ["MODES", "catalog_digest", "tally"]
+
+STORE = ".sim-tasks"
+"""Suffix of the task store of ``sim run``: ``PARENT/.NAME.sim-tasks``, beside the output
+folder (so a failed run leaves that folder exactly as it was) until the run is written."""
+
+
+def store_path(out_dir: str | Path) -> Path:
+    """Where ``sim run --out out_dir`` keeps its finished shards until the run is written."""
+    out = Path(out_dir).absolute()
+    return out.parent / f".{out.name}{STORE}"
+
 
 TABLES = ("console_ops", "group_ops", "timeline", "usage", "purchases", "bills")
 
@@ -68,113 +86,6 @@ class RunResult:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
-
-
-# -- the run ------------------------------------------------------------------------------------
-
-MODES: dict[str, type[ModelBase]] = {"exact": ExactModel}
-"""Fidelity mode -> model class (``fast`` is added by :mod:`sim.model.fast` on first use)."""
-
-
-def _model(mode: str) -> type:
-    if mode == "fast" and "fast" not in MODES:
-        from sim.model.fast import FastModel
-
-        MODES["fast"] = FastModel
-    return MODES[mode]
-
-
-def play_shard(
-    scenario: Scenario,
-    catalog: Catalog,
-    shard: Shard,
-    on_month: Any = None,
-    compact: bool = False,
-) -> Part:
-    """Play one shard (:mod:`sim.model.shards`): its tables and their tallies."""
-    model = _model(scenario.mode)(scenario, catalog, shard.replication, on_month, shard.keys)
-    raw = model.run()
-    tables = frames(raw, catalog, scenario.mode, shard.replication, compact)
-    return Part(shard, tables, raw.n_ops, {"tally": tally(tables)})
-
-
-# -- headline figures, summed over shards --------------------------------------------------------
-
-
-_DAY_NS = NS_PER_DAY
-
-
-def _months(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Each date's (or instant's local date's) month as a code, and the codes' ``YYYY-MM``
-    labels; in one pass, not a sort (tables have millions of rows and a few dozen months)."""
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_localize(None)
-    v = values.to_numpy()
-    if not len(v):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-    day = v.astype("datetime64[ns]").view(np.int64) // _DAY_NS
-    d0 = int(day.min())
-    seen = np.flatnonzero(np.bincount(day - d0))  # the distinct days, in order
-    month_of = (seen + d0).astype("datetime64[D]").astype("datetime64[M]")
-    months, code_of_seen = np.unique(month_of, return_inverse=True)
-    lookup = np.zeros(int(seen[-1]) + 1, dtype=np.int64)
-    lookup[seen] = code_of_seen
-    return lookup[day - d0], np.datetime_as_string(months, unit="M").astype(object)
-
-
-def _sums(
-    keys: list[np.ndarray], values: np.ndarray, names: list[str], labels: np.ndarray
-) -> pd.Series:
-    """``values`` summed per distinct row of small non-negative int ``keys`` (the second of
-    which is a month code, shown as ``labels``), as a Series indexed by ``names``."""
-    if not len(values):
-        idx = pd.MultiIndex.from_arrays([[] for _ in names], names=names)
-        return pd.Series(np.zeros(0, dtype=np.int64), index=idx)
-    width = [int(k.max()) + 1 for k in keys]
-    flat = np.ravel_multi_index(keys, width)
-    total = np.bincount(flat, weights=values, minlength=int(np.prod(width)))
-    hit = np.flatnonzero(np.bincount(flat, minlength=len(total)))
-    cols = list(np.unravel_index(hit, width))
-    cols[1] = labels[cols[1]]
-    idx = pd.MultiIndex.from_arrays(cols, names=names)
-    return pd.Series(np.rint(total[hit]).astype(np.int64), index=idx)
-
-
-def tally(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
-    """What the headline figures need from some tables, as sums that add up over shards:
-    refusals per (replication, month, kind, error_code); group operations, DAU demand
-    (user-days) and billed ``amount_minor`` per (replication, month)."""
-    g, u, b = tables["group_ops"], tables["usage"], tables["bills"]
-    month, labels = _months(g["date"] if "date" in g else g["time"])
-    act = (g["op"] == ACTIVITY).to_numpy()
-    rep = g["replication"].to_numpy()
-    code = g["error_code"].to_numpy()
-    count = g["count"].to_numpy()
-    ref = code != 0
-    codes, code_i = np.unique(code[ref], return_inverse=True)
-    refused = _sums(
-        [rep[ref], month[ref], act[ref].astype(np.int64), code_i],
-        count[ref],
-        ["replication", "month", "kind", "error_code"],
-        labels,
-    )
-    refused.index = refused.index.set_levels(
-        [
-            np.array(["ops", "dau"], dtype=object)[refused.index.levels[2]],
-            codes[refused.index.levels[3]],
-        ],
-        level=[2, 3],
-    )
-    u_month, u_labels = _months(u["date"])
-    demand = (u["dau"] + u["dau_refused"]).to_numpy()
-    return {
-        "refused": refused.sort_index(),
-        "ops": _sums([rep[~act], month[~act]], count[~act], ["replication", "month"], labels),
-        "dau": _sums(
-            [u["replication"].to_numpy(), u_month], demand, ["replication", "month"], u_labels
-        ),
-        "revenue": b.groupby(["replication", "month"])["amount_minor"].sum(),
-    }
 
 
 def _combine(tallies: list[dict[str, pd.Series]]) -> dict[str, pd.Series]:
@@ -223,11 +134,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[pkg] = "unknown"
     return out
-
-
-def catalog_digest(catalog: Catalog) -> str:
-    text = json.dumps(catalog.model_dump(mode="json", by_alias=True), sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def population_digest(sc: Scenario) -> str:
@@ -298,70 +204,79 @@ def _summary(
     }
 
 
-def _scenario(
-    scenario: Scenario | str | Path | dict[str, Any],
-    overrides: Iterable[str],
-    **fields: Any,
-) -> Scenario:
-    """The scenario, with ``overrides`` (``--set``) and the fields given (``mode``, ``seed``,
-    ``replications``; None: the scenario's)."""
-    overrides = list(overrides)
-    if isinstance(scenario, Scenario):
-        sc = scenario
-        if overrides:
-            data = sc.model_dump(mode="json")
-            sc = scenario_from_dict(data, sc.source, sc.base_dir, overrides)
-    elif isinstance(scenario, dict):
-        sc = scenario_from_dict(scenario, overrides=overrides)
-    else:
-        sc = load_scenario(scenario, overrides)
-    update = {k: v for k, v in fields.items() if v is not None}
-    if update:
-        sc = scenario_from_dict({**sc.model_dump(mode="json"), **update}, sc.source, sc.base_dir)
-    return sc
-
-
 @dataclass
-class _Play:
-    """A run in progress: its scenario, catalog, shards and the parts' counts."""
+class _Assembly:
+    """The parts of a run as they come: their counts and tallies, for the summary."""
 
     sc: Scenario
     catalog: Catalog
-    shards: list[Shard]
-    workers: int
     wall: float = field(default_factory=time.perf_counter)
     n_ops: int = 0
     tallies: list[dict[str, pd.Series]] = field(default_factory=list)
 
-    def parts(self, progress: Any, compact: bool) -> Iterator[Part]:
-        player = functools.partial(play_shard, compact=compact) if compact else play_shard
-        for part in shards_mod.play(
-            player, self.sc, self.catalog, self.shards, self.workers, progress
-        ):
-            self.n_ops += part.n_ops
-            self.tallies.append(part.extra["tally"])
-            yield part
+    def add(self, part: Part) -> Part:
+        self.n_ops += part.n_ops
+        self.tallies.append(part.tally)
+        return part
 
     def summary(self, console: pd.DataFrame) -> dict[str, Any]:
         wall = time.perf_counter() - self.wall
         t = _combine(self.tallies)
-        return _summary(
-            self.sc, self.catalog, self.sc.mode, t, console, wall, self.n_ops, self.sc.n_tenants
-        )
+        sc = self.sc
+        return _summary(sc, self.catalog, sc.mode, t, console, wall, self.n_ops, sc.n_tenants)
 
 
-def _start(
-    scenario: Any,
-    overrides: Iterable[str],
-    workers: int | str,
-    shard_tenants: int | None,
+@dataclass
+class Prepared:
+    """A run ready to play: the resolved scenario, its catalog, the tasks and the executor."""
+
+    scenario: Scenario
+    catalog: Catalog
+    tasks: list[ShardTask]
+    executor: Executor
+
+
+def prepare_run(
+    scenario: Scenario | str | Path | dict[str, Any],
+    overrides: Iterable[str] = (),
+    *,
+    workers: int | str = 1,
+    shard_tenants: int | None = None,
+    cluster: str | None = None,
+    oversubscribe: bool = False,
+    compact: bool = False,
     **fields: Any,
-) -> _Play:
-    sc = _scenario(scenario, overrides, **fields)
+) -> Prepared:
+    """Resolve the scenario and its catalog once, plan the tasks and pick the executor
+    (``cluster``: see :func:`sim.model.executor.make_executor`)."""
+    sc = resolve(scenario, overrides, **fields)
     catalog = sc.load_catalog()
-    _model(sc.mode)  # an unknown mode fails here, before any work
-    shards = shards_mod.plan(sc, shard_tenants or shards_mod.SHARD_TENANTS)
-    return _Play(sc, catalog, shards, shards_mod.resolve_workers(workers, sc, shards))
+    model_class(sc.mode)  # an unknown mode fails here, before any work
+    tasks = plan(sc, catalog, shard_tenants, compact)
+    units = sum(t.size for t in tasks)
+    n = resolve_workers(workers, units, len(tasks), oversubscribe)
+    return Prepared(sc, catalog, tasks, make_executor(cluster, n))
+
+
+def play(p: Prepared, progress: Progress | None = None) -> RunResult:
+    """Play a prepared run's tasks on its executor and assemble the tables and the summary
+    (the executor is closed after)."""
+    done = _Assembly(p.scenario, p.catalog)
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    try:
+        for part in p.executor.map(play_shard, p.tasks, progress):
+            done.add(part)
+            for name in TABLES:
+                parts[name].append(part.tables[name])
+    finally:
+        p.executor.close()
+    tables = {
+        name: order(name, pd.concat(dfs, ignore_index=True) if len(dfs) > 1 else dfs[0])
+        for name, dfs in parts.items()
+    }
+    result = RunResult(p.scenario, p.catalog, p.scenario.mode, **tables)
+    result.summary = done.summary(result.console_ops)
+    return result
 
 
 def run(
@@ -371,67 +286,34 @@ def run(
     seed: int | None = None,
     replications: int | None = None,
     overrides: Iterable[str] = (),
-    progress: shards_mod.Progress | None = None,
+    progress: Progress | None = None,
     workers: int | str = 1,
     shard_tenants: int | None = None,
+    cluster: str | None = None,
 ) -> RunResult:
-    """Simulate a scenario's population and return its tables as DataFrames.
+    """Run a scenario (a :class:`Scenario`, a name or path, or plain data) and return its
+    tables as DataFrames; ``mode``, ``seed``, ``replications`` override the scenario's.
 
-    The same scenario and seed give the same tables, whatever ``workers`` and
-    ``shard_tenants``. For runs too large to hold in memory, :func:`run_and_write`.
+    ``workers``: processes playing the shards (1: this one; ``"auto"``: one per CPU for a
+    large run); ``shard_tenants``: tenants per shard (:data:`sim.model.plan.SHARD_TENANTS`);
+    ``cluster``: a Dask scheduler's address, or ``"local"`` (:mod:`sim.model.executor`).
+    ``progress(done, total)`` is called in tenant-months. For runs too large to hold in
+    memory, :func:`run_and_write`.
 
-    Parameters
-    ----------
-    scenario : Scenario, str, Path or dict
-        A scenario, a scenario name (``scenarios/``), a YAML path, or plain data.
-    mode : {"exact", "fast"} or None
-        The fidelity mode (docs/model.md); None: the scenario's.
-    seed : int or None
-        The root seed of every random stream; None: the scenario's.
-    replications : int or None
-        Independent replications (a ``replication`` column); None: the scenario's.
-    overrides : iterable of str
-        ``dotted.key=value`` scenario overrides (``--set``), ``catalog.overrides...`` too.
-    progress : callable or None
-        ``progress(done, total)``, called with counts of tenant-months.
-    workers : int or "auto"
-        Processes playing the shards (1: this one; ``"auto"``: one per CPU for a large run).
-    shard_tenants : int or None
-        Tenants per shard (default :data:`sim.model.shards.SHARD_TENANTS`).
-
-    Returns
-    -------
-    RunResult
-        ``console_ops``, ``group_ops`` (counts per app, day, operation and error code),
-        ``timeline``, ``usage`` (DAU and groups per app-day), ``purchases`` and ``bills``
-        (amounts in the catalog's currency), times tz-aware in the catalog's zone; and the
-        ``summary`` (plain data).
-
-    Raises
-    ------
-    ScenarioError, CatalogError
-        A scenario or catalog that cannot be read or validated (the message names the file
-        and field).
-
-    Examples
-    --------
     >>> import sim
     >>> r = sim.run("tiny", replications=1)  # doctest: +SKIP
     """
-    play = _start(
-        scenario, overrides, workers, shard_tenants, mode=mode, seed=seed, replications=replications
+    p = prepare_run(
+        scenario,
+        overrides,
+        workers=workers,
+        shard_tenants=shard_tenants,
+        cluster=cluster,
+        mode=mode,
+        seed=seed,
+        replications=replications,
     )
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
-    for part in play.parts(progress, compact=False):
-        for name in TABLES:
-            parts[name].append(part.tables[name])
-    tables = {
-        name: order(name, pd.concat(dfs, ignore_index=True) if len(dfs) > 1 else dfs[0])
-        for name, dfs in parts.items()
-    }
-    result = RunResult(play.sc, play.catalog, play.sc.mode, **tables)
-    result.summary = play.summary(result.console_ops)
-    return result
+    return play(p, progress)
 
 
 def _streamed(mode: str) -> tuple[str, ...]:
@@ -447,23 +329,66 @@ def run_and_write(
     seed: int | None = None,
     replications: int | None = None,
     overrides: Iterable[str] = (),
-    progress: shards_mod.Progress | None = None,
+    progress: Progress | None = None,
     workers: int | str = "auto",
     shard_tenants: int | None = None,
+    cluster: str | None = None,
+    oversubscribe: bool = False,
+    resume: bool = True,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], list[Path]]:
     """Run a scenario and write its tables into ``out_dir`` as :func:`write` does, shard by
     shard: the large tables are never whole in memory. All or nothing (:class:`OutputDir`).
+
+    With ``resume``, each finished shard is kept in a task store (``PARENT/.NAME.sim-tasks`` beside ``out_dir``,
+    written by the worker that played it) until the tables are written: a run killed mid-way
+    and started again reuses them (``notify`` is told ``"reused N of M tasks"``).
     Returns the summary and the paths written."""
     from sim.files.outputs import OutputDir
 
-    play = _start(
-        scenario, overrides, workers, shard_tenants, mode=mode, seed=seed, replications=replications
+    p = prepare_run(
+        scenario,
+        overrides,
+        workers=workers,
+        shard_tenants=shard_tenants,
+        cluster=cluster,
+        oversubscribe=oversubscribe,
+        compact=True,
+        mode=mode,
+        seed=seed,
+        replications=replications,
     )
-    streamed = _streamed(play.sc.mode)
+    store = TaskStore(store_path(out_dir)) if resume else None
+    if store is not None and notify is not None:
+        reused = sum(store.has(t.digest) for t in p.tasks)
+        if reused:
+            notify(f"reused {reused} of {len(p.tasks)} tasks")
+    done = _Assembly(p.scenario, p.catalog)
+    try:
+        summary = _write_parts(
+            OutputDir(out_dir),
+            p.executor.map(play_shard, p.tasks, progress, store),
+            done,
+        )
+    finally:
+        p.executor.close()
+    paths = [Path(out_dir) / f"{name}.parquet" for name in TABLES]
+    paths.append(Path(out_dir) / "summary.json")
+    if store is not None:
+        shutil.rmtree(store.root, ignore_errors=True)
+    return summary, paths
+
+
+def _write_parts(out_dir: Any, parts: Iterator[Part], done: _Assembly) -> dict[str, Any]:
+    """Stream the parts' app-first tables into their files, gather the others; the gathered
+    tables, in their order, are written too, and then ``summary.json``: all of it one set,
+    swapped in whole (:class:`~sim.files.outputs.OutputDir`). Returns the summary."""
+    streamed = _streamed(done.sc.mode)
     gathered: dict[str, list[pd.DataFrame]] = {n: [] for n in TABLES if n not in streamed}
-    with OutputDir(out_dir) as out:
+    with out_dir as out:
         sinks = {name: out.sink(f"{name}.parquet") for name in streamed}
-        for part in play.parts(progress, compact=True):
+        for part in parts:
+            done.add(part)
             for name, df in part.tables.items():
                 if name in sinks:
                     sinks[name].write(df)
@@ -475,15 +400,13 @@ def run_and_write(
         }
         for name, df in tables.items():
             out.write(f"{name}.parquet", df)
-        summary = play.summary(tables["console_ops"])
+        summary = done.summary(tables["console_ops"])
         out.write("summary.json", summary)  # part of the set, swapped in with the tables
-    paths = [Path(out_dir) / f"{name}.parquet" for name in TABLES]
-    paths.append(Path(out_dir) / "summary.json")
-    return summary, paths
+    return summary
 
 
 def write(result: RunResult, out_dir: str | Path) -> list[Path]:
-    """Write the tables as ``<name>.parquet`` and ``summary.json`` into ``out_dir``."""
+    """Write the tables as ``<name>.parquet`` and ``summary.json`` into ``out_dir``, one set."""
     from sim.files.outputs import write_tables
 
     files: dict[str, Any] = {f"{n}.parquet": df for n, df in result.tables().items()}
