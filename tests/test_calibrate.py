@@ -270,13 +270,22 @@ def test_cli_writes_the_three_files(cli_folder: Path, tmp_path: Path, monkeypatc
     monkeypatch.setattr(cal_mod, "MOMENT_APPS", 100)
     monkeypatch.setattr(cal_mod, "GOF_APPS", 300)
     out = tmp_path / "out"
-    assert _cli(cli_folder, out, "--cluster", "tcp://nowhere:8786") == 0
+    assert _cli(cli_folder, out) == 0
     assert sorted(p.name for p in out.iterdir()) == ["calibrated.yaml", "fit.csv", "fit.html"]
     fit = pd.read_csv(out / "fit.csv")
     assert set(fit["segment"]) == {"social", "enterprise", "all"}
     page = (out / "fit.html").read_text()
     assert "data:image/png;base64," in page and "KS" in page and 'src="figures' not in page
     assert load_scenario(out / "calibrated.yaml").population["social"].count == 80
+
+
+def test_an_unreachable_scheduler_is_one_line_and_nothing_written(
+    cli_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert _cli(cli_folder, out, "--cluster", "tcp://127.0.0.1:9") == 2
+    assert "127.0.0.1:9" in _one_line(capsys)
+    assert not out.exists()
 
 
 def test_unknown_segments_column_is_one_line(

@@ -46,8 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--cluster",
         metavar="ADDRESS",
         default=None,
-        help="Dask scheduler for the simulated runs (in this process when the executor is "
-        "not available)",
+        help="Dask scheduler (tcp://HOST:PORT, or 'local' for a LocalCluster) on which the "
+        "model runs play their shards (default: this process)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -82,27 +82,17 @@ class StepBar:
         self.stream.flush()
 
 
-def _executor_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("sim.model.executor") is not None
-
-
 def run(args: argparse.Namespace) -> int:
     from sim.model.scenario import load_scenario
     from sim.reports.calibrate import fit_html
     from sim.studies.calibrate import calibrate, write_outputs
 
     sc = load_scenario(args.scenario)
-    if args.cluster and not _executor_available():
-        print(
-            f"sim calibrate: no executor in this build; the simulated runs play in this "
-            f"process, not on {args.cluster}",
-            file=sys.stderr,
-        )
     bar = StepBar(sys.stderr) if not args.no_progress and sys.stderr.isatty() else None
     try:
-        cal = calibrate(args.observed, sc, args.segments, args.replications, bar)
+        cal = calibrate(
+            args.observed, sc, args.segments, args.replications, bar, cluster=args.cluster
+        )
     finally:
         if bar is not None:
             bar.close()

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from sim.errors import SimError
 
-OUTPUT_SUFFIXES = frozenset({".csv", ".parquet", ".json", ".html", ".png", ".xlsx"})
+OUTPUT_SUFFIXES = frozenset({".csv", ".parquet", ".json", ".html", ".png", ".xlsx", ".yaml"})
 """What a folder sim may replace can hold (a run folder, its report, a replay's tables)."""
 
 _RENAME_EXCHANGE = 2

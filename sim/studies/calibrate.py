@@ -14,9 +14,6 @@ plays the calibrated scenario and compares observed and simulated distributions
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +23,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.errors import SimError
 from sim.model.scenario import Scenario, scenario_from_dict
 from sim.studies import calibrate_fit as fit
 from sim.studies import calibrate_ops as ops
@@ -199,12 +195,13 @@ class Tables:
     segment_of: pd.Series
 
 
-def simulate(data: dict[str, Any], replications: int = 1) -> Tables:
-    """Play ``data`` (a scenario as plain data) with ``sim.run``, in this process."""
+def simulate(data: dict[str, Any], replications: int = 1, cluster: str | None = None) -> Tables:
+    """Play ``data`` (a scenario as plain data) with ``sim.run``: in this process, or its
+    shards on the Dask scheduler ``cluster`` (an address, or ``local``)."""
     from sim.model.runner import run
 
     sc = scenario_from_dict(data, source="<calibrated scenario>")
-    r = run(sc, replications=replications)
+    r = run(sc, replications=replications, cluster=cluster)
 
     def named(df: pd.DataFrame) -> pd.DataFrame:
         df = df.copy()
@@ -227,6 +224,7 @@ def fit_reaction_days(
     grid: tuple[float, ...],
     most: int,
     progress: Progress,
+    cluster: str | None = None,
 ) -> tuple[fit.Estimate, pd.DataFrame]:
     """``upgrade_on_errors.reaction_days`` by simulated moments (module docstring); also the
     simulated curve (reaction_days, conversion per app-month on IM)."""
@@ -238,7 +236,7 @@ def fit_reaction_days(
         progress(f"simulated moments: reaction_days {rd:g}", j, len(grid))
         d = scaled(data, most)
         d["behaviour"] = _with_policy(d.get("behaviour", {}), "reaction_days", rd)
-        t = simulate(d)
+        t = simulate(d, cluster=cluster)
         k, m = ops.conversion(t.console_ops, t.usage)
         curve.append((rd, k / max(m, 1e-12)))
     c = pd.DataFrame(curve, columns=["reaction_days", "conversion"])
@@ -371,11 +369,13 @@ def calibrate(
     grid: tuple[float, ...] | None = None,
     moment_apps: int | None = None,
     gof_apps: int | None = None,
+    cluster: str | None = None,
 ) -> Calibration:
     """Fit ``sc``'s population to the tables in ``observed`` (module docstring). Nothing is
     written (:func:`write_outputs`); bad input raises an :class:`~sim.errors.InputError`
     before any model run. ``grid``, ``moment_apps``, ``gof_apps``: default
-    :data:`REACTION_GRID`, :data:`MOMENT_APPS`, :data:`GOF_APPS`."""
+    :data:`REACTION_GRID`, :data:`MOMENT_APPS`, :data:`GOF_APPS`; ``cluster``: a Dask
+    scheduler address (or ``local``) on which the model runs play their shards."""
     step = progress or _noop
     grid = grid or REACTION_GRID
     moment_apps = moment_apps or MOMENT_APPS
@@ -392,7 +392,7 @@ def calibrate(
         step(label, 2 + j, total)
 
     d_moments = {**data, **span, "seed": sc.seed + SEED_OFFSET}
-    e, curve = fit_reaction_days(obs, d_moments, prior, grid, moment_apps, moments)
+    e, curve = fit_reaction_days(obs, d_moments, prior, grid, moment_apps, moments, cluster)
     estimates.append(e)
     data = apply_estimates(data, [e])
     header = [
@@ -412,7 +412,7 @@ def calibrate(
     cal.observed_conversion = float(curve.attrs["observed"])
     step("goodness of fit: playing calibrated.yaml", 2 + len(grid), total)
     played = {**scenario_data(calibrated), **span, "seed": sc.seed + SEED_OFFSET}
-    sim = simulate(scaled(played, gof_apps), replications)
+    sim = simulate(scaled(played, gof_apps), replications, cluster)
     goodness_of_fit(obs, sim, cal)
     step("done", total, total)
     return cal
@@ -433,24 +433,11 @@ scenario itself, which its own seed would reproduce draw for draw (a fit that pr
 
 
 def write_outputs(out: str | Path, files: dict[str, bytes]) -> list[Path]:
-    """Write ``files`` (name -> bytes) into ``out``, all or none (a temporary folder beside
-    it, then ``os.replace`` of each file)."""
-    root = Path(out)
-    if root.exists() and not root.is_dir():
-        raise SimError(f"--out {str(out)!r} exists and is not a directory")
-    try:
-        root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
-    except OSError as exc:
-        raise SimError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from exc
-    try:
+    """Write ``files`` (name -> bytes) into ``out``, one set, all or nothing
+    (:class:`~sim.files.outputs.OutputDir`)."""
+    from sim.files.outputs import OutputDir
+
+    with OutputDir(out) as folder:
         for name, blob in files.items():
-            (tmp / name).write_bytes(blob)
-        root.mkdir(exist_ok=True)
-        for name in files:
-            os.replace(tmp / name, root / name)
-    except OSError as exc:
-        raise SimError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return [root / n for n in files]
+            folder.reserve(name).write_bytes(blob)
+    return folder.paths
