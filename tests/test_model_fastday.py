@@ -2,7 +2,8 @@
 by the fast mode's day functions (whichever path the fast mode takes: the whole day at once,
 in steps, or one by one): the same outcomes (counts per operation and code) and the same
 counts afterwards. Under a what-if catalog whose free tier is tiny, so that a few dozen
-operations can meet each limit (70398, 10058, 10036, 10014, 10037, 10059; R3, R5, R12, R13)."""
+operations can meet each limit (70398, 10058, 10036, 10014, 10037, 10059, and 10038 for
+creations with initial members; R3, R5, R12, R13)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sim.core.catalog import GROUP_TYPES
 from sim.files.catalogs import load_catalog
 from sim.model.fast import FastModel
 from sim.model.fastday import split_outcome_keys
-from sim.model.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER
+from sim.model.population import CREATE, DISSOLVE, INVITE, JOIN, LIVE_TYPE, REGISTER
 from sim.model.scenario import scenario_from_dict
 
 TINY = [
@@ -57,27 +58,33 @@ def _model(mode: tuple[bool, int]) -> FastModel:
 
 @st.composite
 def day_ops(draw: st.DrawFn) -> list[tuple[int, int, int, int]]:
-    """(op, user, group, type) in time order, as plans hold them: a group created once, joined
-    after its creation by users not in it, live groups not joined, dissolved at most once."""
+    """(op, user, group, type) in time order, as plans hold them: a group created once (a
+    non-live one possibly with initial members: INVITE rows right after its creation, distinct
+    users besides the owner), joined after its creation by users not in it, live groups not
+    joined, dissolved at most once."""
     ops: list[tuple[int, int, int, int]] = []
     members: dict[int, set[int]] = {}
     live: set[int] = set()
     next_group = 0
     owners: dict[int, int] = {}
     for _ in range(draw(st.integers(1, 40))):
-        kind = draw(st.sampled_from(["reg", "create", "live", "join", "dissolve"]))
+        kind = draw(st.sampled_from(["reg", "create", "invite", "live", "join", "dissolve"]))
         u = draw(st.integers(0, USERS - 1))
         open_groups = sorted(g for g in members if g not in live)
         if kind == "reg":
             ops.append((REGISTER, u, -1, -1))
-        elif kind in ("create", "live"):
+        elif kind in ("create", "invite", "live"):
             g, next_group = next_group, next_group + 1
-            members[g] = {u}
             owners[g] = u
             ty = LIVE_TYPE if kind == "live" else draw(st.sampled_from(TYPES))
             if kind == "live":
                 live.add(g)
             ops.append((CREATE, u, g, ty))
+            others = [v for v in range(USERS) if v != u]
+            invited = draw(st.lists(st.sampled_from(others), max_size=5, unique=True))
+            invited = invited if kind == "invite" else []
+            ops.extend((INVITE, v, g, ty) for v in invited)
+            members[g] = {u, *invited}
         elif kind == "join" and open_groups:
             g = draw(st.sampled_from(open_groups))
             if u not in members[g]:
@@ -97,20 +104,34 @@ def _types(ops: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, in
     return [(op, u, g, ty_of[g] if op in (JOIN, DISSOLVE) else ty) for op, u, g, ty in ops]
 
 
+def _times(ops: list[tuple[int, int, int, int]]) -> list[int]:
+    """Seconds after the day's start: one a row, an initial member at its creation's time."""
+    out: list[int] = []
+    for k, (op, _, _, _) in enumerate(ops):
+        out.append(out[-1] if op == INVITE else k + 1)
+    return out
+
+
 def _engine(m: FastModel, ops: list[tuple[int, int, int, int]]) -> Counter:
     """The engine's outcomes, as the exact mode plays a plan (operations on a group whose
-    creation was refused, or not yet made, are not attempted)."""
+    creation was refused, or not yet made, are not attempted; a creation takes its initial
+    members, the INVITE rows of its group)."""
     eng, app, t0 = m.engine, m.tenants[0].app, m.h.start_ns
     created: set[int] = set()
     out: Counter = Counter()
-    for k, (op, u, g, ty) in enumerate(ops):
-        t = t0 + (k + 1) * 10**9
-        if op in (JOIN, DISSOLVE) and g not in created:
+    invited: dict[int, list[int]] = {}
+    for op, u, g, _ in ops:
+        if op == INVITE:
+            invited.setdefault(g, []).append(u)
+    for s, (op, u, g, ty) in zip(_times(ops), ops, strict=True):
+        t = t0 + s * 10**9
+        if op == INVITE or (op in (JOIN, DISSOLVE) and g not in created):
             continue
         if op == REGISTER:
             code, reason, _ = eng.register_user(t, app, u)
         elif op == CREATE:
-            code, reason, _ = eng.create_group(t, app, u, g, GROUP_TYPES[ty])
+            members = invited.get(g, [])
+            code, reason, _ = eng.create_group(t, app, u, g, GROUP_TYPES[ty], members)
             created |= {g} if not reason else set()
         elif op == JOIN:
             code, reason, _ = eng.join_group(t, app, u, g)
@@ -129,7 +150,7 @@ def _fast(m: FastModel, ops: list[tuple[int, int, int, int]]) -> Counter:
     a = np.array(ops, dtype=np.int64).reshape(-1, 4)
     plan = {
         "tenant": np.zeros(len(a), dtype=np.int32),
-        "t": m.h.day_s[0] + 1.0 + np.arange(len(a), dtype=float),
+        "t": m.h.day_s[0] + np.array(_times(ops), dtype=float),
         "op": a[:, 0].astype(np.int8),
         "user": (a[:, 1] + m.user_off[0]).astype(np.int32),
         "group": np.where(a[:, 2] >= 0, a[:, 2] + g0, -1).astype(np.int32),

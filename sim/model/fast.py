@@ -21,7 +21,7 @@ in one of two ways:
   decided as one vector with no conflicts; steps run in order, so every tenant's operations are
   decided in its own time order, exactly as in ``exact``; once fewer than ``MIN_WIDTH`` tenants
   remain, the rest one by one in plain Python (:meth:`_tail`). A tenant's opening registrations
-  (day one's initial users) are decided at once before the steps (:meth:`_registrations`).
+  (day one's initial users) are decided at once before the steps (:func:`~sim.model.fastday.opening_registrations`).
 
 Console operations (rare) still go through the engine via the shared
 :class:`~sim.model.decisions.Console`; the engine's timeline is what billing reads. The groups'
@@ -64,12 +64,15 @@ from sim.model.fastday import (
     COMMUNITY,
     REASON_OF,
     add_group_counts,
+    check_plan,
     decide_one_by_one,
     full_joins,
     groups_existing,
     joins_by_group,
     limits_of,
+    opening_registrations,
     split_outcome_keys,
+    with_invitations,
 )
 from sim.model.fastparts import Grow, Members, by_tenant_time, day_of
 from sim.model.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, plan_pieces
@@ -83,20 +86,6 @@ _COL_OF = np.array([CODE_COL.get(int(c), -1) for c in CODE_LIST], dtype=np.int64
 """Column of :class:`~sim.model.decisions.Stats` counting each code of ``CODE_LIST`` (-1: none)."""
 _LIMIT_KEYS = ("edition", "live_unlimited", "members_per_group", "groups_per_user")
 """What :func:`~sim.model.fastday.limits_of` reads of a configuration."""
-_PLAN_OPS = (REGISTER, CREATE, JOIN, DISSOLVE)
-
-
-def check_plan(plan: dict[str, np.ndarray]) -> None:
-    """Assert what the fast mode's rules rely on in a plan: only registrations, creations
-    without invited members, joins of non-live groups (by users not in the group: repeats are
-    dropped when drawn) and dissolutions; no leaving. A plan breaking this is a bug."""
-    op, gtype = plan["op"], plan["gtype"]
-    if not np.isin(op, _PLAN_OPS).all():
-        raise AssertionError(f"fast mode: a plan holds operations {sorted(set(op.tolist()))}")
-    if ((op == JOIN) & (gtype == LIVE_TYPE)).any():
-        raise AssertionError("fast mode: a plan joins a live group (joins are non-live only)")
-    if "members" in plan or "leave" in plan:
-        raise AssertionError("fast mode: a plan invites members or leaves groups")
 
 
 class FastModel(ModelBase):
@@ -316,19 +305,17 @@ class FastModel(ModelBase):
         n = len(ten)
         if n == 0:
             return
-        code = np.full(n, -1, dtype=np.int64)  # -1: not attempted
-        easy = self._static(*cols) if self.use_bulk else np.zeros(n, dtype=bool)
-        n_easy = int(np.count_nonzero(easy))
-        if n_easy == n:
-            code = self._bulk(*cols)
-        elif n_easy:
-            idx = np.flatnonzero(easy)
-            code[idx] = self._bulk(*(c[idx] for c in cols))
-        if n_easy < n:
-            idx = np.flatnonzero(~easy)
-            code[idx] = self._steps(*(c[idx] for c in cols))
-        self.n_bulk += n_easy
-        self.n_stepped += n - n_easy
+        slow = with_invitations(ten, op, len(self.accounts))
+        if slow is None:
+            code = self._paths(*cols)
+        else:  # tenant-days with a creation with initial members: one by one
+            code = np.full(n, -1, dtype=np.int64)  # -1: not attempted
+            idx = np.flatnonzero(slow)
+            code[idx] = decide_one_by_one(self, *(c[idx] for c in cols))
+            self.n_stepped += len(idx)
+            idx = np.flatnonzero(~slow)
+            if len(idx):
+                code[idx] = self._paths(*(c[idx] for c in cols))
         done = code >= 0
         self.n_ops += int(done.sum())
         ci = np.searchsorted(CODE_LIST, code[done])
@@ -342,6 +329,26 @@ class FastModel(ModelBase):
         today[:, ATTEMPTS] += np.bincount(ten[done], minlength=len(today))
         lim = _COL_OF[ci] >= 0
         np.add.at(today.reshape(-1), ten[done][lim] * today.shape[1] + _COL_OF[ci[lim]], 1)
+
+    def _paths(self, *cols: np.ndarray) -> np.ndarray:
+        """Codes of operations sorted by (tenant, time), none of a creation with initial
+        members, -1 not attempted: static tenant-days at once (:meth:`_bulk`), the others in
+        steps (:meth:`_steps`)."""
+        n = len(cols[0])
+        code = np.full(n, -1, dtype=np.int64)
+        easy = self._static(*cols) if self.use_bulk else np.zeros(n, dtype=bool)
+        n_easy = int(np.count_nonzero(easy))
+        if n_easy == n:
+            code = self._bulk(*cols)
+        elif n_easy:
+            idx = np.flatnonzero(easy)
+            code[idx] = self._bulk(*(c[idx] for c in cols))
+        if n_easy < n:
+            idx = np.flatnonzero(~easy)
+            code[idx] = self._steps(*(c[idx] for c in cols))
+        self.n_bulk += n_easy
+        self.n_stepped += n - n_easy
+        return code
 
     def _static(
         self, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
@@ -464,7 +471,7 @@ class FastModel(ModelBase):
         """Operations sorted by (tenant, time), decided in steps: step ``r`` holds every
         tenant's ``r``-th operation; the busiest tenants' tail one by one (:meth:`_tail`). A
         tenant's opening registrations (nothing else of its day before them) are decided at
-        once first (:meth:`_registrations`): on day one, the initial users come before anything
+        once first (:func:`~sim.model.fastday.opening_registrations`): on day one, the initial users come before anything
         else, thousands of them where the accounts run out."""
         n = len(ten)
         first = np.r_[True, ten[1:] != ten[:-1]]
@@ -473,7 +480,7 @@ class FastModel(ModelBase):
         if opening.any():
             code = np.full(n, -1, dtype=np.int64)
             idx = np.flatnonzero(opening)
-            code[idx] = self._registrations(ten[idx], uu[idx])
+            code[idx] = opening_registrations(self, ten[idx], uu[idx])
             idx = np.flatnonzero(~opening)  # (each tenant's rest now opens with another op)
             if len(idx):
                 code[idx] = self._steps(*(c[idx] for c in (ten, op, uu, gg, ty)))
@@ -491,27 +498,6 @@ class FastModel(ModelBase):
                 code[rest] = self._tail(*(c[rest] for c in cols))
                 break
             code[idx] = self._step(*(c[idx] for c in cols))
-        return code
-
-    def _registrations(self, ten: np.ndarray, uu: np.ndarray) -> np.ndarray:
-        """Registrations sorted by (tenant, time), each before anything else of its tenant's
-        day: as :meth:`_step` would decide them one by one -- the new users get an account in
-        time order while there are accounts left, the others 70398 (a user registering again
-        meets what the first registration met); a blocked tenant's all meet its code."""
-        cnt = self.ucount[uu]
-        _, first, inv = np.unique(uu, return_index=True, return_inverse=True)
-        new = np.zeros(len(uu), dtype=bool)
-        new[first] = cnt[first] < 0  # a user's first registration, the user new
-        seg = np.r_[True, ten[1:] != ten[:-1]]
-        start = np.maximum.accumulate(np.where(seg, np.arange(len(ten)), 0))
-        c = np.cumsum(new)
-        before = c - new - (c - new)[start]  # new users earlier in the tenant's day
-        blocked = self.blocked[ten]
-        granted = new & (blocked == 0) & (self.accounts[ten] + before < self.lim_acc[ten])
-        refused = (cnt[first] < 0)[inv] & ~granted[first][inv]
-        code = np.where(blocked > 0, blocked, np.where(refused, Code.ACCOUNT_LIMIT, 0))
-        self.ucount[uu[granted]] = 0
-        self.accounts += np.bincount(ten[granted], minlength=len(self.accounts))
         return code
 
     def _step(
