@@ -64,6 +64,7 @@ from sim.model.fastday import (
     COMMUNITY,
     REASON_OF,
     add_group_counts,
+    bulk_invitations,
     check_plan,
     decide_one_by_one,
     full_joins,
@@ -75,7 +76,7 @@ from sim.model.fastday import (
     with_invitations,
 )
 from sim.model.fastparts import Grow, Members, by_tenant_time, day_of
-from sim.model.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, plan_pieces
+from sim.model.population import CREATE, DISSOLVE, INVITE, JOIN, LIVE_TYPE, REGISTER, plan_pieces
 
 MIN_WIDTH = 64
 """A step with fewer tenants than this is cheaper one operation at a time (:meth:`_tail`)."""
@@ -305,17 +306,7 @@ class FastModel(ModelBase):
         n = len(ten)
         if n == 0:
             return
-        slow = with_invitations(ten, op, len(self.accounts))
-        if slow is None:
-            code = self._paths(*cols)
-        else:  # tenant-days with a creation with initial members: one by one
-            code = np.full(n, -1, dtype=np.int64)  # -1: not attempted
-            idx = np.flatnonzero(slow)
-            code[idx] = decide_one_by_one(self, *(c[idx] for c in cols))
-            self.n_stepped += len(idx)
-            idx = np.flatnonzero(~slow)
-            if len(idx):
-                code[idx] = self._paths(*(c[idx] for c in cols))
+        code = self._paths(*cols)
         done = code >= 0
         self.n_ops += int(done.sum())
         ci = np.searchsorted(CODE_LIST, code[done])
@@ -331,9 +322,9 @@ class FastModel(ModelBase):
         np.add.at(today.reshape(-1), ten[done][lim] * today.shape[1] + _COL_OF[ci[lim]], 1)
 
     def _paths(self, *cols: np.ndarray) -> np.ndarray:
-        """Codes of operations sorted by (tenant, time), none of a creation with initial
-        members, -1 not attempted: static tenant-days at once (:meth:`_bulk`), the others in
-        steps (:meth:`_steps`)."""
+        """Codes of operations sorted by (tenant, time), -1 not attempted: static tenant-days
+        at once (:meth:`_bulk`); the others in steps (:meth:`_steps`), but one by one those
+        with a creation with initial members (rare)."""
         n = len(cols[0])
         code = np.full(n, -1, dtype=np.int64)
         easy = self._static(*cols) if self.use_bulk else np.zeros(n, dtype=bool)
@@ -343,7 +334,12 @@ class FastModel(ModelBase):
         elif n_easy:
             idx = np.flatnonzero(easy)
             code[idx] = self._bulk(*(c[idx] for c in cols))
-        if n_easy < n:
+        slow = with_invitations(cols[0], cols[1], len(self.accounts))
+        if slow is not None:
+            idx = np.flatnonzero(slow & ~easy)
+            code[idx] = decide_one_by_one(self, *(c[idx] for c in cols))
+            easy |= slow  # (done)
+        if not easy.all():
             idx = np.flatnonzero(~easy)
             code[idx] = self._steps(*(c[idx] for c in cols))
         self.n_bulk += n_easy
@@ -364,7 +360,7 @@ class FastModel(ModelBase):
         nt = len(self.accounts)
         blocked = self.blocked[ten] > 0
         cnt = self.ucount[uu]
-        is_c, is_j = op == CREATE, op == JOIN
+        is_c, is_j = op == CREATE, (op == JOIN) | (op == INVITE)  # (a member counts as a join)
         live = ty == LIVE_TYPE
         refused = is_c & (ty == COMMUNITY) & ~self.community[ten]  # 10059, static
         newu = (cnt < 0) & (op != DISSOLVE) & ~refused
@@ -410,6 +406,8 @@ class FastModel(ModelBase):
         )
         newu = (cnt < 0) & ~is_d
         code[(code == 0) & newu & (self.accounts[ten] >= self.lim_acc[ten])] = Code.ACCOUNT_LIMIT
+        inv = op == INVITE  # initial members: their creations meet 70398 or 10038 (R13)
+        inv = bulk_invitations(self, ten, gg, ty, op, code) if inv.any() else inv
         has_g = is_j | is_d
         code[has_g & ~groups_existing(g, gg, is_c & (code == 0), is_j, is_d)] = -1
         # 10014: a join succeeds while the group is below its cap; the users' groups being out
@@ -418,24 +416,22 @@ class FastModel(ModelBase):
         if len(o):
             code[o[full_joins(gg[o], self.caps[ten[o], ty[o]], g["size"])]] = Code.GROUP_FULL
         ok = code == 0
-        # apply: accounts
-        new_acc = ok & newu
+        # apply: accounts (initial members as the joins)
+        acc_ok = ok | inv
+        new_acc = acc_ok & newu
         if new_acc.any():
             users = uu[new_acc]
             first = self._first(users)
             self.accounts += np.bincount(ten[new_acc][first], minlength=len(self.accounts))
             self.ucount[users] = 0
-        inc = ok & (is_c | is_j) & ~live
+        inc = acc_ok & (is_c | is_j | inv) & ~live
         if inc.any():
             np.add.at(self.ucount, uu[inc], _ONE)
         c_ok = ok & is_c
         if c_ok.any():
             self._found(gg[c_ok], uu[c_ok])
-        o = o[ok[o]]  # the successful joins, by group
-        if len(o):
-            gi = gg[o]
-            lens = self.m.add(gi, uu[o], g["head"])
-            g["size"][gi[np.r_[0, np.cumsum(lens)[:-1]]]] += lens.astype(np.int32)
+        self._add_members(gg, uu, joins_by_group(gg, inv))  # those of today's creations
+        self._add_members(gg, uu, o[ok[o]])  # the successful joins, by group
         d_ok = ok & is_d
         if d_ok.any():
             gi = gg[d_ok]
@@ -448,6 +444,13 @@ class FastModel(ModelBase):
         if len(ch):
             add_group_counts(self, ten[ch], c_ok[ch], live[ch])
         return code
+
+    def _add_members(self, gg: np.ndarray, uu: np.ndarray, o: np.ndarray) -> None:
+        """Users ``uu[o]`` become members of groups ``gg[o]`` (rows ``o`` sorted by group)."""
+        if len(o):
+            gi, g = gg[o], self.g.a
+            lens = self.m.add(gi, uu[o], g["head"])
+            g["size"][gi[np.r_[0, np.cumsum(lens)[:-1]]]] += lens.astype(np.int32)
 
     def _found(self, gi: np.ndarray, owners: np.ndarray) -> None:
         """Groups ``gi`` created by ``owners``: alive, one member, no joined members yet."""

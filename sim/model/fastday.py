@@ -274,6 +274,37 @@ def opening_registrations(m: Any, ten: np.ndarray, uu: np.ndarray) -> np.ndarray
     return code
 
 
+def bulk_invitations(
+    m: Any, ten: np.ndarray, gg: np.ndarray, ty: np.ndarray, op: np.ndarray, code: np.ndarray
+) -> np.ndarray:
+    """For ``FastModel._bulk`` (static tenant-days, rows sorted by (tenant, time), ``code`` so
+    far: 60020, 10059, 70398): the creations with initial members (``INVITE`` rows) meet, in the
+    engine's order (R13), 70398 when a member is a new user beyond the accounts (static: every
+    new user is then refused), then 10038 when owner and members pass the member cap (10058
+    and 10037 out of reach); an initial member's row is no operation (code -1). ``code`` is
+    updated; the groups founded get their size (for joins later in the day). Returns the mask
+    of the initial members whose creation succeeds."""
+    n = len(gg)
+    mark = m.g.a["mark"]  # scratch, 0 before and after
+    iv = np.flatnonzero(op == INVITE)
+    creates = np.flatnonzero(op == CREATE)
+    mark[gg[creates]] = creates + 1
+    crow = mark[gg[iv]] - 1  # each initial member's creation
+    mark[gg[creates]] = 0
+    refused = crow[code[iv] == Code.ACCOUNT_LIMIT]
+    code[refused[code[refused] == 0]] = Code.ACCOUNT_LIMIT
+    k = np.bincount(crow, minlength=n)
+    c = np.flatnonzero((k > 0) & (code == 0))
+    over = 1 + k[c] > m.caps[ten[c], ty[c]]
+    code[c[over]] = Code.TOO_MANY_MEMBERS
+    c = c[~over]
+    m.g.a["size"][gg[c]] = 1 + k[c]
+    code[iv] = -1
+    ok = np.zeros(n, dtype=bool)
+    ok[iv] = code[crow] == 0
+    return ok
+
+
 def decide_one_by_one(
     m: Any, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
 ) -> np.ndarray:
