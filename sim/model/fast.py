@@ -31,10 +31,11 @@ dropped at month starts. What stands in for slower numpy calls (the day's order,
 time) is in :mod:`sim.model.fastparts`.
 
 The group-operation rules are re-implemented here in vectorised form, for the operations the
-plans contain (register, create without invited members, join a non-live group, dissolve), in
-the engine's order (``sim.rules.limits``): app state (60020; deactivated tenants stop) -> group type
-(10059) -> accounts (70398) -> live groups (10036) / non-live groups (10058) -> group full
-(10014, R5 caps per type) -> user's groups (10037, non-live only). Limits bind new actions only
+plans contain (register, create -- non-live ones possibly with initial members --, join a
+non-live group, dissolve), in the engine's order (``sim.rules.limits``): app state (60020;
+deactivated tenants stop) -> group type (10059) -> accounts (70398) -> live groups (10036) /
+non-live groups (10058) -> member list (10038, R13) / group full (10014, R5 caps per type) ->
+user's groups (10037, non-live only). Limits bind new actions only
 (R12); dissolving a group gives back its members' counts. ``tests/test_model_modes.py`` checks
 that both modes give identical tables on the same seed, and so does each path of this one.
 
