@@ -44,6 +44,11 @@ class ArchetypeParams(BaseModel):
     size_alpha: float = Field(gt=0, description="Pareto tail index of target sizes")
     size_max: int = Field(ge=1)
     fill_days: float = Field(gt=0, description="joins arrive uniformly over this many days")
+    invite_share: Share = Field(
+        default=0.0,
+        description="share of non-live groups created with their initial members (R13: 10038 "
+        "above the member cap) instead of filled by joins",
+    )
     lifetime_days: NonNeg = Field(description="mean group lifetime; 0: never dissolved")
     live_rate: NonNeg = 0.0
     live_hours_median: float = Field(gt=0, default=2.0)
@@ -100,6 +105,7 @@ ARCHETYPES: dict[str, ArchetypeParams] = {
         size_alpha=1.15,
         size_max=3000,
         fill_days=5,
+        invite_share=0.5,
         lifetime_days=180,
         wtp_median=1500,
         wtp_sigma=0.7,
@@ -141,6 +147,7 @@ ARCHETYPES: dict[str, ArchetypeParams] = {
         size_alpha=1.25,
         size_max=20000,
         fill_days=14,
+        invite_share=0.2,
         lifetime_days=365,
         wtp_median=1200,
         wtp_sigma=0.8,

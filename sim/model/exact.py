@@ -32,6 +32,7 @@ from sim.core.vocab import Code
 from sim.model.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED, POLICIES, Console, Stats
 from sim.model.population import (
     CREATE,
+    INVITE,
     JOIN,
     LIVE_TYPE,
     PLAN_MONTHS,
@@ -238,6 +239,21 @@ class ModelBase:
         return out
 
 
+def split_invites(
+    plan: dict[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[int, list[int]]]:
+    """A plan without its :data:`~sim.model.population.INVITE` rows, and the initial members
+    they give each group created with some (in plan order: R13, ``create_group``'s
+    ``members``)."""
+    inv = plan["op"] == INVITE
+    if not inv.any():
+        return plan, {}
+    invited: dict[int, list[int]] = {}
+    for g, u in zip(plan["group"][inv].tolist(), plan["user"][inv].tolist(), strict=True):
+        invited.setdefault(g, []).append(u)
+    return {c: a[~inv] for c, a in plan.items()}, invited
+
+
 class ExactModel(ModelBase):
     """Plays a scenario's replication with SimPy; every operation through the engine."""
 
@@ -343,6 +359,7 @@ class ExactModel(ModelBase):
         today = self.stats.today[i]
         cols = self.ops.cols
         gtypes = self.gtypes
+        plan, invited = split_invites(plan)
         for t, op, user, group, gtype in zip(
             plan["t"].tolist(),
             plan["op"].tolist(),
@@ -362,7 +379,8 @@ class ExactModel(ModelBase):
             elif op == REGISTER:
                 code, reason, _ = eng.register_user(t_ns, app, user)
             elif op == CREATE:
-                code, reason, _ = eng.create_group(t_ns, app, user, group, gtypes[gtype])
+                members = invited.get(group, ())
+                code, reason, _ = eng.create_group(t_ns, app, user, group, gtypes[gtype], members)
                 if not reason:
                     created.add(group)
                     if gtype == LIVE_TYPE:

@@ -21,7 +21,7 @@ in one of two ways:
   decided as one vector with no conflicts; steps run in order, so every tenant's operations are
   decided in its own time order, exactly as in ``exact``; once fewer than ``MIN_WIDTH`` tenants
   remain, the rest one by one in plain Python (:meth:`_tail`). A tenant's opening registrations
-  (day one's initial users) are decided at once before the steps (:meth:`_registrations`).
+  (day one's initial users) are decided at once before the steps (:func:`~sim.model.fastday.opening_registrations`).
 
 Console operations (rare) still go through the engine via the shared
 :class:`~sim.model.decisions.Console`; the engine's timeline is what billing reads. The groups'
@@ -31,10 +31,11 @@ dropped at month starts. What stands in for slower numpy calls (the day's order,
 time) is in :mod:`sim.model.fastparts`.
 
 The group-operation rules are re-implemented here in vectorised form, for the operations the
-plans contain (register, create without invited members, join a non-live group, dissolve), in
-the engine's order (``sim.rules.limits``): app state (60020; deactivated tenants stop) -> group type
-(10059) -> accounts (70398) -> live groups (10036) / non-live groups (10058) -> group full
-(10014, R5 caps per type) -> user's groups (10037, non-live only). Limits bind new actions only
+plans contain (register, create -- non-live ones possibly with initial members --, join a
+non-live group, dissolve), in the engine's order (``sim.rules.limits``): app state (60020;
+deactivated tenants stop) -> group type (10059) -> accounts (70398) -> live groups (10036) /
+non-live groups (10058) -> member list (10038, R13) / group full (10014, R5 caps per type) ->
+user's groups (10037, non-live only). Limits bind new actions only
 (R12); dissolving a group gives back its members' counts. ``tests/test_model_modes.py`` checks
 that both modes give identical tables on the same seed, and so does each path of this one.
 
@@ -64,15 +65,19 @@ from sim.model.fastday import (
     COMMUNITY,
     REASON_OF,
     add_group_counts,
+    bulk_invitations,
+    check_plan,
     decide_one_by_one,
     full_joins,
     groups_existing,
     joins_by_group,
     limits_of,
+    opening_registrations,
     split_outcome_keys,
+    with_invitations,
 )
 from sim.model.fastparts import Grow, Members, by_tenant_time, day_of
-from sim.model.population import CREATE, DISSOLVE, JOIN, LIVE_TYPE, REGISTER, plan_pieces
+from sim.model.population import CREATE, DISSOLVE, INVITE, JOIN, LIVE_TYPE, REGISTER, plan_pieces
 
 MIN_WIDTH = 64
 """A step with fewer tenants than this is cheaper one operation at a time (:meth:`_tail`)."""
@@ -83,20 +88,6 @@ _COL_OF = np.array([CODE_COL.get(int(c), -1) for c in CODE_LIST], dtype=np.int64
 """Column of :class:`~sim.model.decisions.Stats` counting each code of ``CODE_LIST`` (-1: none)."""
 _LIMIT_KEYS = ("edition", "live_unlimited", "members_per_group", "groups_per_user")
 """What :func:`~sim.model.fastday.limits_of` reads of a configuration."""
-_PLAN_OPS = (REGISTER, CREATE, JOIN, DISSOLVE)
-
-
-def check_plan(plan: dict[str, np.ndarray]) -> None:
-    """Assert what the fast mode's rules rely on in a plan: only registrations, creations
-    without invited members, joins of non-live groups (by users not in the group: repeats are
-    dropped when drawn) and dissolutions; no leaving. A plan breaking this is a bug."""
-    op, gtype = plan["op"], plan["gtype"]
-    if not np.isin(op, _PLAN_OPS).all():
-        raise AssertionError(f"fast mode: a plan holds operations {sorted(set(op.tolist()))}")
-    if ((op == JOIN) & (gtype == LIVE_TYPE)).any():
-        raise AssertionError("fast mode: a plan joins a live group (joins are non-live only)")
-    if "members" in plan or "leave" in plan:
-        raise AssertionError("fast mode: a plan invites members or leaves groups")
 
 
 class FastModel(ModelBase):
@@ -316,19 +307,7 @@ class FastModel(ModelBase):
         n = len(ten)
         if n == 0:
             return
-        code = np.full(n, -1, dtype=np.int64)  # -1: not attempted
-        easy = self._static(*cols) if self.use_bulk else np.zeros(n, dtype=bool)
-        n_easy = int(np.count_nonzero(easy))
-        if n_easy == n:
-            code = self._bulk(*cols)
-        elif n_easy:
-            idx = np.flatnonzero(easy)
-            code[idx] = self._bulk(*(c[idx] for c in cols))
-        if n_easy < n:
-            idx = np.flatnonzero(~easy)
-            code[idx] = self._steps(*(c[idx] for c in cols))
-        self.n_bulk += n_easy
-        self.n_stepped += n - n_easy
+        code = self._paths(*cols)
         done = code >= 0
         self.n_ops += int(done.sum())
         ci = np.searchsorted(CODE_LIST, code[done])
@@ -342,6 +321,31 @@ class FastModel(ModelBase):
         today[:, ATTEMPTS] += np.bincount(ten[done], minlength=len(today))
         lim = _COL_OF[ci] >= 0
         np.add.at(today.reshape(-1), ten[done][lim] * today.shape[1] + _COL_OF[ci[lim]], 1)
+
+    def _paths(self, *cols: np.ndarray) -> np.ndarray:
+        """Codes of operations sorted by (tenant, time), -1 not attempted: static tenant-days
+        at once (:meth:`_bulk`); the others in steps (:meth:`_steps`), but one by one those
+        with a creation with initial members (rare)."""
+        n = len(cols[0])
+        code = np.full(n, -1, dtype=np.int64)
+        easy = self._static(*cols) if self.use_bulk else np.zeros(n, dtype=bool)
+        n_easy = int(np.count_nonzero(easy))
+        if n_easy == n:
+            code = self._bulk(*cols)
+        elif n_easy:
+            idx = np.flatnonzero(easy)
+            code[idx] = self._bulk(*(c[idx] for c in cols))
+        slow = with_invitations(cols[0], cols[1], len(self.accounts))
+        if slow is not None:
+            idx = np.flatnonzero(slow & ~easy)
+            code[idx] = decide_one_by_one(self, *(c[idx] for c in cols))
+            easy |= slow  # (done)
+        if not easy.all():
+            idx = np.flatnonzero(~easy)
+            code[idx] = self._steps(*(c[idx] for c in cols))
+        self.n_bulk += n_easy
+        self.n_stepped += n - n_easy
+        return code
 
     def _static(
         self, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
@@ -357,7 +361,7 @@ class FastModel(ModelBase):
         nt = len(self.accounts)
         blocked = self.blocked[ten] > 0
         cnt = self.ucount[uu]
-        is_c, is_j = op == CREATE, op == JOIN
+        is_c, is_j = op == CREATE, (op == JOIN) | (op == INVITE)  # (a member counts as a join)
         live = ty == LIVE_TYPE
         refused = is_c & (ty == COMMUNITY) & ~self.community[ten]  # 10059, static
         newu = (cnt < 0) & (op != DISSOLVE) & ~refused
@@ -403,6 +407,8 @@ class FastModel(ModelBase):
         )
         newu = (cnt < 0) & ~is_d
         code[(code == 0) & newu & (self.accounts[ten] >= self.lim_acc[ten])] = Code.ACCOUNT_LIMIT
+        inv = op == INVITE  # initial members: their creations meet 70398 or 10038 (R13)
+        inv = bulk_invitations(self, ten, gg, ty, op, code) if inv.any() else inv
         has_g = is_j | is_d
         code[has_g & ~groups_existing(g, gg, is_c & (code == 0), is_j, is_d)] = -1
         # 10014: a join succeeds while the group is below its cap; the users' groups being out
@@ -411,24 +417,22 @@ class FastModel(ModelBase):
         if len(o):
             code[o[full_joins(gg[o], self.caps[ten[o], ty[o]], g["size"])]] = Code.GROUP_FULL
         ok = code == 0
-        # apply: accounts
-        new_acc = ok & newu
+        # apply: accounts (initial members as the joins)
+        acc_ok = ok | inv
+        new_acc = acc_ok & newu
         if new_acc.any():
             users = uu[new_acc]
             first = self._first(users)
             self.accounts += np.bincount(ten[new_acc][first], minlength=len(self.accounts))
             self.ucount[users] = 0
-        inc = ok & (is_c | is_j) & ~live
+        inc = acc_ok & (is_c | is_j | inv) & ~live
         if inc.any():
             np.add.at(self.ucount, uu[inc], _ONE)
         c_ok = ok & is_c
         if c_ok.any():
             self._found(gg[c_ok], uu[c_ok])
-        o = o[ok[o]]  # the successful joins, by group
-        if len(o):
-            gi = gg[o]
-            lens = self.m.add(gi, uu[o], g["head"])
-            g["size"][gi[np.r_[0, np.cumsum(lens)[:-1]]]] += lens.astype(np.int32)
+        self._add_members(gg, uu, joins_by_group(gg, inv))  # those of today's creations
+        self._add_members(gg, uu, o[ok[o]])  # the successful joins, by group
         d_ok = ok & is_d
         if d_ok.any():
             gi = gg[d_ok]
@@ -441,6 +445,13 @@ class FastModel(ModelBase):
         if len(ch):
             add_group_counts(self, ten[ch], c_ok[ch], live[ch])
         return code
+
+    def _add_members(self, gg: np.ndarray, uu: np.ndarray, o: np.ndarray) -> None:
+        """Users ``uu[o]`` become members of groups ``gg[o]`` (rows ``o`` sorted by group)."""
+        if len(o):
+            gi, g = gg[o], self.g.a
+            lens = self.m.add(gi, uu[o], g["head"])
+            g["size"][gi[np.r_[0, np.cumsum(lens)[:-1]]]] += lens.astype(np.int32)
 
     def _found(self, gi: np.ndarray, owners: np.ndarray) -> None:
         """Groups ``gi`` created by ``owners``: alive, one member, no joined members yet."""
@@ -464,7 +475,7 @@ class FastModel(ModelBase):
         """Operations sorted by (tenant, time), decided in steps: step ``r`` holds every
         tenant's ``r``-th operation; the busiest tenants' tail one by one (:meth:`_tail`). A
         tenant's opening registrations (nothing else of its day before them) are decided at
-        once first (:meth:`_registrations`): on day one, the initial users come before anything
+        once first (:func:`~sim.model.fastday.opening_registrations`): on day one, the initial users come before anything
         else, thousands of them where the accounts run out."""
         n = len(ten)
         first = np.r_[True, ten[1:] != ten[:-1]]
@@ -473,7 +484,7 @@ class FastModel(ModelBase):
         if opening.any():
             code = np.full(n, -1, dtype=np.int64)
             idx = np.flatnonzero(opening)
-            code[idx] = self._registrations(ten[idx], uu[idx])
+            code[idx] = opening_registrations(self, ten[idx], uu[idx])
             idx = np.flatnonzero(~opening)  # (each tenant's rest now opens with another op)
             if len(idx):
                 code[idx] = self._steps(*(c[idx] for c in (ten, op, uu, gg, ty)))
@@ -491,27 +502,6 @@ class FastModel(ModelBase):
                 code[rest] = self._tail(*(c[rest] for c in cols))
                 break
             code[idx] = self._step(*(c[idx] for c in cols))
-        return code
-
-    def _registrations(self, ten: np.ndarray, uu: np.ndarray) -> np.ndarray:
-        """Registrations sorted by (tenant, time), each before anything else of its tenant's
-        day: as :meth:`_step` would decide them one by one -- the new users get an account in
-        time order while there are accounts left, the others 70398 (a user registering again
-        meets what the first registration met); a blocked tenant's all meet its code."""
-        cnt = self.ucount[uu]
-        _, first, inv = np.unique(uu, return_index=True, return_inverse=True)
-        new = np.zeros(len(uu), dtype=bool)
-        new[first] = cnt[first] < 0  # a user's first registration, the user new
-        seg = np.r_[True, ten[1:] != ten[:-1]]
-        start = np.maximum.accumulate(np.where(seg, np.arange(len(ten)), 0))
-        c = np.cumsum(new)
-        before = c - new - (c - new)[start]  # new users earlier in the tenant's day
-        blocked = self.blocked[ten]
-        granted = new & (blocked == 0) & (self.accounts[ten] + before < self.lim_acc[ten])
-        refused = (cnt[first] < 0)[inv] & ~granted[first][inv]
-        code = np.where(blocked > 0, blocked, np.where(refused, Code.ACCOUNT_LIMIT, 0))
-        self.ucount[uu[granted]] = 0
-        self.accounts += np.bincount(ten[granted], minlength=len(self.accounts))
         return code
 
     def _step(

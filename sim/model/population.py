@@ -19,7 +19,9 @@ The demand, per tenant:
   the users by a heavy-tailed per-user activity (Zipf-like weight ``rank ** -activity_exponent``:
   the first users are the power users who end up in hundreds of groups and meet 10037), joins
   spread over ``fill_days`` after creation (10014 once the group is at its member cap), and an
-  exponential lifetime after which the owner dissolves it;
+  exponential lifetime after which the owner dissolves it; a share ``invite_share`` of them is
+  created with those members as its initial member list instead (:data:`INVITE` rows: 10038
+  when the list passes the member cap, R13), and then has no joins;
 - live groups (AVChatRoom): ``Poisson(live_rate * DAU)`` a day, more on event days, each
   dissolved after a lognormal number of hours (10036 while the app is at its live-group limit).
 
@@ -45,6 +47,9 @@ __all__ = ["ARCHETYPES", "ArchetypeParams", "Tenant", "draw_plans", "make_tenant
 # operation codes of a plan (and of the fast mode's tables)
 REGISTER, CREATE, JOIN, DISSOLVE = 0, 1, 2, 3
 OPS = ("register_user", "create_group", "join_group", "dissolve_group")
+INVITE = 4
+"""A plan row that is no operation: an initial member of the creation of its group, at the
+creation's time (the modes pass them to ``create_group``'s ``members``; R13)."""
 TYPE_CODE = {name: i for i, name in enumerate(GROUP_TYPES)}
 LIVE_TYPE = TYPE_CODE["AVChatRoom"]
 DAY_S = 86_400.0
@@ -255,7 +260,9 @@ def _draw_archetype(
     c_t = base[c_day] + 1.0 + rc[0] * (DAY_S - 2)
     life_a = np.concatenate(life) * DAY_S if p.lifetime_days > 0 else np.full(len(c_t), np.inf)
     c_gid = next_group[c_ten] + np.arange(len(c_t)) - c_first[c_ten]
-    nonlive = _nonlive(p, c_ten, c_t, _group_types(p, rc[1]), c_gid, size, n_users, life_a, r2a)
+    c_type = _group_types(p, rc[1])
+    invited = rc[3] < p.invite_share if len(rc) > 3 else np.zeros(len(c_t), dtype=bool)
+    nonlive = _nonlive(p, c_ten, c_t, c_type, c_gid, size, n_users, life_a, r2a, invited)
     nonlive["has_d"] = nonlive["d_t"] < horizon_s
     live = _live(p, dem, n_live_m, kl_t, next_group + k_t, base, rla, hours_sn)
     for t, n in zip(ts, (k_t + kl_t).tolist(), strict=True):
@@ -297,16 +304,17 @@ def _first_draws(
     counts = np.zeros((len(rngs), 2 * n_days), dtype=np.int64)
     reg_u: list[np.ndarray] = []
     r3: list[np.ndarray] = []
+    n_u = 4 if p.invite_share > 0 else 3  # (no draw for archetypes that never invite)
     life: list[np.ndarray] = []
     for i, rng in enumerate(rngs):
         reg_u.append(rng.random(n_reg[i]))
         nc = np.asarray(rng.poisson(lam[i] if live_any[i] else lam_c[i]))
         counts[i, : len(nc)] = nc
         k = sum(nc[:n_days].tolist())
-        r3.append(rng.random(3 * k).reshape(3, k))  # times, types, sizes
+        r3.append(rng.random(n_u * k).reshape(n_u, k))  # times, types, sizes (, invited)
         if p.lifetime_days > 0:
             life.append(rng.exponential(p.lifetime_days, k))
-    rc = np.concatenate(r3, axis=1) if r3 else np.zeros((3, 0))
+    rc = np.concatenate(r3, axis=1) if r3 else np.zeros((n_u, 0))
     return counts, reg_u, rc, life
 
 
@@ -362,9 +370,11 @@ def _nonlive(
     n_users: np.ndarray,
     life_a: np.ndarray,
     r2a: np.ndarray,
+    invited: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Non-live groups: owner first, then members, by activity weight, repeats dropped (the
-    first draw kept); members join while the group exists; dissolution after its lifetime."""
+    first draw kept); members join while the group exists, or, for the ``invited`` groups, are
+    its initial members (``i_g``, ``i_u``); dissolution after its lifetime."""
     k = len(c_t)
     cand_g = np.repeat(np.arange(k), size)
     cand_u = _pick_users(r2a[0], n_users, p.activity_exponent, at=cand_g)
@@ -377,6 +387,8 @@ def _nonlive(
     keep[perm[first]] = True
     pos = np.arange(len(cand_g)) - np.repeat(np.cumsum(size) - size, size)
     join_row = keep & (pos > 0)
+    inv_row = join_row & invited[cand_g]
+    join_row &= ~inv_row
     j_t = c_t[cand_g] + r2a[1] * p.fill_days * DAY_S
     join_row &= j_t < c_t[cand_g] + life_a[cand_g]  # members join only while the group exists
     return {
@@ -388,6 +400,8 @@ def _nonlive(
         "j_g": cand_g[join_row],
         "j_t": j_t[join_row],
         "j_u": cand_u[join_row],
+        "i_g": cand_g[inv_row],
+        "i_u": cand_u[inv_row],
         "d_t": c_t + life_a,
     }
 
@@ -417,28 +431,31 @@ def _live(
 def _columns(
     reg: dict[str, np.ndarray], nl: dict[str, np.ndarray], lv: dict[str, np.ndarray]
 ) -> dict[str, list[np.ndarray]]:
-    """The plan's columns, each as its pieces in draw order: registrations, creations, joins,
+    """The plan's columns, each as its pieces in draw order: registrations, creations, initial
+    members (:data:`INVITE`, at their creation's time, after it in draw order), joins,
     dissolutions, live creations, live dissolutions."""
     n_r, k, kl = len(reg["t"]), len(nl["t"]), len(lv["t"])
-    j_g, has_d = nl["j_g"], nl["has_d"]
+    j_g, has_d, i_g = nl["j_g"], nl["has_d"], nl["i_g"]
     n_j, n_d = len(j_g), int(has_d.sum())
     ten, gid, ty, owner = nl["ten"], nl["gid"], nl["type"], nl["owner"]
     return {
-        "tenant": [reg["tenant"], ten, ten[j_g], ten[has_d], lv["ten"], lv["ten"]],
-        "t": [reg["t"], nl["t"], nl["j_t"], nl["d_t"][has_d], lv["t"], lv["end"]],
+        "tenant": [reg["tenant"], ten, ten[i_g], ten[j_g], ten[has_d], lv["ten"], lv["ten"]],
+        "t": [reg["t"], nl["t"], nl["t"][i_g], nl["j_t"], nl["d_t"][has_d], lv["t"], lv["end"]],
         "op": [
             np.full(n_r, REGISTER),
             np.full(k, CREATE),
+            np.full(len(i_g), INVITE),
             np.full(n_j, JOIN),
             np.full(n_d, DISSOLVE),
             np.full(kl, CREATE),
             np.full(kl, DISSOLVE),
         ],
-        "user": [reg["user"], owner, nl["j_u"], owner[has_d], lv["host"], lv["host"]],
-        "group": [np.full(n_r, -1), gid, gid[j_g], gid[has_d], lv["id"], lv["id"]],
+        "user": [reg["user"], owner, nl["i_u"], nl["j_u"], owner[has_d], lv["host"], lv["host"]],
+        "group": [np.full(n_r, -1), gid, gid[i_g], gid[j_g], gid[has_d], lv["id"], lv["id"]],
         "gtype": [
             np.full(n_r, -1),
             ty,
+            ty[i_g],
             ty[j_g],
             ty[has_d],
             np.full(kl, LIVE_TYPE),
