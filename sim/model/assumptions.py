@@ -21,6 +21,7 @@ POPULATION = (
     ("dau_share", "share", "DAU demand as a share of registered users"),
     ("create_rate", "groups/DAU/day", "non-live groups created per DAU per day"),
     ("live_rate", "groups/DAU/day", "live groups (AVChatRoom) created per DAU per day"),
+    ("invite_share", "share", "non-live groups created with their initial member list"),
     ("quiet_after_months", "months", "mean time until the app goes quiet (0: never)"),
     ("wtp_median", "currency/month", "median willingness to pay (lognormal)"),
     ("wtp_sigma", "log-sd", "spread of willingness to pay between apps"),
