@@ -16,12 +16,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from sim.rules import limits
 
 CODE_REASONS: dict[int, str] = {
     60016: "deactivated",
@@ -50,9 +52,50 @@ ACTIVITY = "activity"
 their count is user-days, out of the DAU demanded, not operations."""
 
 
+LIMIT_CODES = frozenset(
+    code
+    for code, _reason, _note in (
+        limits.ACCOUNT_LIMIT,
+        limits.DAU_LIMIT,
+        limits.LIVE_GROUP_LIMIT,
+        limits.GROUP_LIMIT,
+        limits.TOO_MANY_MEMBERS,
+        limits.GROUP_FULL,
+        limits.USER_GROUP_LIMIT,
+        limits.COMMUNITY_UNSUPPORTED,
+    )
+)
+"""The codes of an edition's limits (R13): what the upgrade funnel starts from."""
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """What the metrics need from the two large tables (group operations and usage), as sums
+    (and minima) that add up over any split of the rows by app: a run too large to hold in
+    memory is tallied table by table, a batch of rows at a time (:func:`combine`).
+
+    - ``op_totals``: replication, month, edition, op, error_code, reason, n;
+    - ``dau_totals``: replication, month, edition, dau, dau_refused (user-days);
+    - ``app_errors``: replication, app, activity (op ``activity``), error_code, n;
+    - ``first_limit``: replication, app, date, error_code: each app's first limit error;
+    - ``gf_by_day``: replication, date, over_groups, excess_groups, over_live,
+      excess_live_groups (apps above a group cap, R12, and their excess groups);
+    - ``days``: every day with usage.
+    """
+
+    op_totals: pd.DataFrame
+    dau_totals: pd.DataFrame
+    app_errors: pd.DataFrame
+    first_limit: pd.DataFrame
+    gf_by_day: pd.DataFrame
+    days: pd.DataFrame
+
+
 @dataclass(frozen=True)
 class Run:
-    """A run's tables, normalised by :func:`prepare` (see the module docstring)."""
+    """A run's tables, normalised by :func:`prepare` (see the module docstring), and the
+    :class:`Tallies` of its large tables. ``group_counts`` and ``usage`` are empty when the
+    run was read in streaming (:func:`sim.reports.load.load_run`): use the tallies."""
 
     console_ops: pd.DataFrame
     group_counts: pd.DataFrame  # replication, app, date, month, op, error_code, reason, n, edition
@@ -66,8 +109,12 @@ class Run:
     summary: Mapping[str, Any] = field(default_factory=dict)
     caps: Mapping[str, Mapping[str, int | None]] | None = None
     catalog: Any = None  # the sim.core.catalog.Catalog the run was played with, when known
-    op_totals: pd.DataFrame | None = None  # group_counts summed over apps and days
-    dau_totals: pd.DataFrame | None = None  # usage summed over apps and days
+    op_totals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dau_totals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    app_errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    first_limit: pd.DataFrame = field(default_factory=pd.DataFrame)
+    gf_by_day: pd.DataFrame = field(default_factory=pd.DataFrame)
+    days: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _with_rep(df: pd.DataFrame | None) -> pd.DataFrame:
@@ -107,13 +154,17 @@ def _start_date(summary: Mapping[str, Any]) -> pd.Timestamp | None:
 
 
 def group_op_counts(
-    group_ops: pd.DataFrame, start: pd.Timestamp | None = None, tz: str | None = None
+    group_ops: pd.DataFrame,
+    start: pd.Timestamp | None = None,
+    tz: str | None = None,
+    aggregate: bool = True,
 ) -> pd.DataFrame:
     """Group operations as counts per (replication, app, date, op, error_code, reason).
 
     Exact mode (a ``time`` column, one row per operation) and fast mode (``day`` or ``date``
     and a count column ``n`` / ``count`` / ``attempts``) give the same table; a fast-mode
-    ``day`` that is an integer is days since ``start``.
+    ``day`` that is an integer is days since ``start``. ``aggregate=False``: one row per
+    input row (keys may repeat), for :func:`tally_counts`.
     """
     g = _with_rep(group_ops)
     cols = ["replication", "app", "date", "op", "error_code", "reason", "n"]
@@ -136,10 +187,12 @@ def group_op_counts(
         g["reason"] = g["error_code"].map(CODE_REASONS).fillna("")
     g["reason"] = g["reason"].fillna("").astype(object)
     g.loc[g["error_code"] == 0, "reason"] = ""
+    if not aggregate:  # a key may repeat: for tallies, which sum anyway
+        return g[cols]
     return g.groupby(cols[:-1], as_index=False, sort=True)["n"].sum()[cols]
 
 
-def _attribute(keys: pd.DataFrame, timeline: pd.DataFrame) -> pd.DataFrame:
+def attribute(keys: pd.DataFrame, timeline: pd.DataFrame) -> pd.DataFrame:
     """``keys`` (replication, app, date) with the state, edition and packs of the app at 12:00
     (rows in the same order)."""
     extra = ["state", "edition", *[c for c in PACK_COLUMNS if c in timeline.columns]]
@@ -183,6 +236,105 @@ def _months_axis(summary: Mapping[str, Any], *months: pd.Series) -> tuple[str, .
     return tuple(pd.period_range(seen[0], seen[-1], freq="M").strftime("%Y-%m"))
 
 
+def normalise_console(console_ops: pd.DataFrame | None, tz: str | None) -> pd.DataFrame:
+    """Console operations with ``replication``, naive ``time``, ``date`` and ``month``."""
+    con = _with_rep(console_ops)
+    if "time" in con.columns:
+        con["time"] = _local(con["time"], tz)
+        con["date"], con["month"] = con["time"].dt.floor("D"), month_of(con["time"])
+    return con
+
+
+def normalise_timeline(timeline: pd.DataFrame | None, tz: str | None) -> pd.DataFrame:
+    """The timeline with ``replication``, naive ``start``/``end``, sorted by app and start."""
+    tl = _with_rep(timeline)
+    if not tl.empty:
+        tl["start"], tl["end"] = _local(tl["start"], tz), _local(tl["end"], tz)
+        tl["edition"] = tl["edition"].fillna("").astype(object)
+        tl = tl.sort_values(["replication", "app", "start"], kind="stable", ignore_index=True)
+    return tl
+
+
+def normalise_counts(
+    group_ops: pd.DataFrame | None,
+    timeline: pd.DataFrame,
+    summary: Mapping[str, Any],
+    aggregate: bool = True,
+) -> pd.DataFrame:
+    """Group operations as counts (:func:`group_op_counts`), attributed (:func:`attribute`),
+    with ``month``."""
+    counts = group_op_counts(
+        _with_rep(group_ops), _start_date(summary), summary.get("timezone"), aggregate
+    )
+    counts = attribute(counts, timeline)
+    counts["month"] = month_of(counts["date"]) if len(counts) else pd.Series(dtype=object)
+    return counts
+
+
+def normalise_usage(
+    usage: pd.DataFrame | None, timeline: pd.DataFrame, tz: str | None
+) -> pd.DataFrame:
+    """Usage days with ``replication``, ``date``, ``month`` and the state in force."""
+    use = _with_rep(usage)
+    if use.empty:
+        return pd.DataFrame(columns=["replication", "app", "date", "dau", "month", "edition"])
+    use["date"] = _local(use["date"], tz).dt.floor("D")
+    use["month"] = month_of(use["date"])
+    return attribute(use, timeline)
+
+
+BILL_COLUMNS = (
+    "replication",
+    "app",
+    "month",
+    "item",
+    "option",
+    "kind",
+    "amount",
+    "quantity",
+    "edition",
+    "archetype",
+)
+
+
+def normalise_bills(bills: pd.DataFrame | None, archetypes: pd.Series) -> pd.DataFrame:
+    """Bill lines with ``replication``, float ``amount``, text ``month``, their ``edition``
+    and the app's ``archetype``."""
+    bl = _with_rep(bills)
+    if bl.empty:
+        return pd.DataFrame(columns=list(BILL_COLUMNS))
+    bl["amount"] = pd.to_numeric(bl["amount"]).astype(float)
+    bl["month"] = bl["month"].astype(str)
+    bl["edition"] = _bill_editions(bl).to_numpy()
+    bl["archetype"] = bl["app"].map(archetypes).astype(object).fillna("unknown").to_numpy()
+    return bl
+
+
+def archetypes_of(*frames: pd.DataFrame) -> pd.Series:
+    """App → archetype, from the first of ``frames`` that has both columns."""
+    for df in frames:
+        if {"app", "archetype"} <= set(df.columns):
+            return df.drop_duplicates("app").set_index("app")["archetype"].astype(object)
+    return pd.Series(dtype=object)
+
+
+def report_months(summary: Mapping[str, Any], *months: pd.Series) -> tuple[str, ...]:
+    """The months a report covers: the run's months from ``report_start`` (``summary.json``,
+    the first month after the model's warm-up) on, all of them when it states none."""
+    axis = _months_axis(summary, *months)
+    start = summary.get("report_start")
+    if isinstance(start, str) and start:
+        axis = tuple(m for m in axis if m >= start[:7])
+    return axis
+
+
+def in_months(df: pd.DataFrame, months: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``df`` whose ``month`` is one of ``months`` (all of them if no months)."""
+    if not months or df.empty or "month" not in df.columns:
+        return df
+    return df[df["month"].isin(list(months))]
+
+
 def prepare(
     console_ops: pd.DataFrame | None = None,
     group_ops: pd.DataFrame | None = None,
@@ -196,91 +348,75 @@ def prepare(
     """Normalise a run's tables (any may be missing) into a :class:`Run`.
 
     ``caps``: edition → ``{"nonlive_groups": n, "live_groups": n}`` (None: unlimited), the
-    catalog's limits, for :func:`grandfathered_excess`; by default those of ``catalog`` (the
-    :class:`sim.core.catalog.Catalog` the run was played with), if given.
+    catalog's limits, for the grandfathered excess; by default those of ``catalog`` (the
+    :class:`sim.core.catalog.Catalog` the run was played with), if given. Months before the
+    summary's ``report_start`` (the model's warm-up) are left out of the figures.
     """
     summary = dict(summary or {})
     tz = summary.get("timezone")
-    con = _with_rep(console_ops)
-    if "time" in con.columns:
-        con["time"] = _local(con["time"], tz)
-        con["date"], con["month"] = con["time"].dt.floor("D"), month_of(con["time"])
-    tl = _with_rep(timeline)
-    if not tl.empty:
-        tl["start"], tl["end"] = _local(tl["start"], tz), _local(tl["end"], tz)
-        tl["edition"] = tl["edition"].fillna("").astype(object)
-        tl = tl.sort_values(["replication", "app", "start"], kind="stable", ignore_index=True)
-    counts = group_op_counts(_with_rep(group_ops), _start_date(summary), tz)
-    counts = _attribute(counts, tl)
-    counts["month"] = month_of(counts["date"]) if len(counts) else pd.Series(dtype=object)
-    use = _with_rep(usage)
-    if not use.empty:
-        use["date"] = _local(use["date"], tz).dt.floor("D")
-        use["month"] = month_of(use["date"])
-        use = _attribute(use, tl)
-    else:
-        use = pd.DataFrame(columns=["replication", "app", "date", "dau", "month", "edition"])
-    bl = _with_rep(bills)
-    arche = pd.Series(dtype=object)
-    for df in (con, tl, use):
-        if {"app", "archetype"} <= set(df.columns):
-            arche = df.drop_duplicates("app").set_index("app")["archetype"].astype(object)
-            break
-    currency = ""
-    if not bl.empty:
-        bl["amount"] = pd.to_numeric(bl["amount"]).astype(float)
-        bl["month"] = bl["month"].astype(str)
-        bl["edition"] = _bill_editions(bl).to_numpy()
-        bl["archetype"] = bl["app"].map(arche).astype(object).fillna("unknown").to_numpy()
-        currency = str(bl["currency"].iloc[0]) if "currency" in bl.columns else ""
-    else:
-        bl = pd.DataFrame(
-            columns=[
-                "replication",
-                "app",
-                "month",
-                "item",
-                "option",
-                "kind",
-                "amount",
-                "quantity",
-                "edition",
-                "archetype",
-            ]
-        )
-    currency = currency or str(summary.get("currency", ""))
-    reps = set(tl["replication"]) | set(use["replication"]) | set(counts["replication"])
-    reps |= set(range(int(summary.get("replications") or 0)))
-    months = _months_axis(
+    con = normalise_console(console_ops, tz)
+    tl = normalise_timeline(timeline, tz)
+    counts = normalise_counts(group_ops, tl, summary)
+    use = normalise_usage(usage, tl, tz)
+    arche = archetypes_of(con, tl, use)
+    bl = normalise_bills(bills, arche)
+    months = report_months(
         summary,
         bl["month"],
         use["month"],
         counts["month"] if len(counts) else pd.Series(dtype=object),
     )
+    counts, use, con = in_months(counts, months), in_months(use, months), in_months(con, months)
     if caps is None and catalog is not None:
         caps = caps_from_catalog(catalog)
-    keys = ["replication", "month", "edition"]
-    op_totals = counts.groupby([*keys, "op", "error_code", "reason"], dropna=False, as_index=False)[
-        "n"
-    ].sum()
-    dau_cols = [c for c in ("dau", "dau_refused") if c in use.columns]
-    dau_totals = use.groupby(keys, dropna=False, as_index=False)[dau_cols].sum()
+    tallies = combine([tally_counts(counts), tally_usage(use, caps)])
+    return assemble(con, tl, bl, arche, months, summary, caps, catalog, tallies, counts, use)
+
+
+def assemble(
+    con: pd.DataFrame,
+    tl: pd.DataFrame,
+    bl: pd.DataFrame,
+    arche: pd.Series,
+    months: tuple[str, ...],
+    summary: Mapping[str, Any],
+    caps: Mapping[str, Mapping[str, int | None]] | None,
+    catalog: Any,
+    tallies: Tallies,
+    counts: pd.DataFrame | None = None,
+    use: pd.DataFrame | None = None,
+) -> Run:
+    """A :class:`Run` from normalised tables and the tallies of its large tables
+    (``counts``, ``use``: those tables whole, when they were read whole)."""
+    currency = str(bl["currency"].iloc[0]) if len(bl) and "currency" in bl.columns else ""
+    reps = set(tl["replication"]) | set(tallies.dau_totals["replication"])
+    reps |= set(tallies.op_totals["replication"]) | set(bl["replication"])
+    reps |= set(range(int(summary.get("replications") or 0)))
     return Run(
         con,
-        counts,
+        counts if counts is not None else _empty_counts(),
         tl,
-        use,
+        use if use is not None else pd.DataFrame(columns=["replication", "app", "date", "dau"]),
         bl,
         arche,
         tuple(sorted(int(r) for r in reps)) or (0,),
         months,
-        currency,
+        currency or str(summary.get("currency", "")),
         summary,
         caps,
         catalog,
-        op_totals,
-        dau_totals,
+        tallies.op_totals,
+        tallies.dau_totals,
+        tallies.app_errors,
+        tallies.first_limit,
+        tallies.gf_by_day,
+        tallies.days,
     )
+
+
+def _empty_counts() -> pd.DataFrame:
+    cols = ["replication", "app", "date", "op", "error_code", "reason", "n", "edition", "month"]
+    return pd.DataFrame(columns=cols)
 
 
 def caps_from_catalog(catalog: Any) -> dict[str, dict[str, int | None]]:
@@ -290,3 +426,130 @@ def caps_from_catalog(catalog: Any) -> dict[str, dict[str, int | None]]:
         name: {"nonlive_groups": ed.limits.nonlive_groups, "live_groups": ed.limits.live_groups}
         for name, ed in catalog.editions.items()
     }
+
+
+# -- tallies -------------------------------------------------------------------------------------
+
+GF_COLUMNS = ("over_groups", "excess_groups", "over_live", "excess_live_groups")
+
+
+def tally_counts(counts: pd.DataFrame) -> Tallies:
+    """The tallies of attributed group-operation counts (:func:`normalise_counts`); those of
+    usage are empty."""
+    keys = ["replication", "month", "edition", "op", "error_code", "reason"]
+    if counts.empty:
+        op = pd.DataFrame(columns=[*keys, "n"])
+        app = pd.DataFrame(columns=["replication", "app", "activity", "error_code", "n"])
+        first = pd.DataFrame(columns=["replication", "app", "date", "error_code"])
+    else:
+        op = counts.groupby(keys, dropna=False, as_index=False, observed=True)["n"].sum()
+        c = counts.assign(activity=counts["op"] == ACTIVITY)
+        app = c.groupby(
+            ["replication", "app", "activity", "error_code"], as_index=False, observed=True
+        )["n"].sum()
+        lim = counts[counts["error_code"].isin(list(LIMIT_CODES))]
+        first = lim.sort_values(["date", "error_code"]).drop_duplicates(["replication", "app"])
+        first = first[["replication", "app", "date", "error_code"]]
+    return Tallies(op, _empty_dau(), app, first, _empty_gf(), pd.DataFrame({"date": []}))
+
+
+def _empty_dau() -> pd.DataFrame:
+    return pd.DataFrame(columns=["replication", "month", "edition", "dau", "dau_refused"])
+
+
+def _empty_gf() -> pd.DataFrame:
+    return pd.DataFrame(columns=["replication", "date", *GF_COLUMNS])
+
+
+def grandfathered_excess(
+    usage: pd.DataFrame, caps: Mapping[str, Mapping[str, int | None]] | None
+) -> pd.DataFrame:
+    """Per replication, app and day with groups above the app's current cap (R12: what exists
+    is never removed): non-live groups (``groups - live_groups``; both are daily peaks, so this
+    is close, not exact) above the edition's ``nonlive_groups``, and live groups above
+    ``live_groups`` (no cap with ``live_unlimited``). Empty without ``caps``."""
+    u = usage
+    cols = [
+        "replication",
+        "app",
+        "date",
+        "month",
+        "edition",
+        "nonlive_groups",
+        "nonlive_cap",
+        "excess_groups",
+        "live_groups",
+        "live_cap",
+        "excess_live_groups",
+    ]
+    if not caps or u.empty or "groups" not in u.columns:
+        return pd.DataFrame(columns=cols)
+    u = u[u["edition"].isin(list(caps))].copy()
+    live = pd.to_numeric(u.get("live_groups", 0)).fillna(0) if "live_groups" in u else 0
+    u["live_groups"] = live
+    u["nonlive_groups"] = pd.to_numeric(u["groups"]).fillna(0) - live
+    cap = {
+        k: pd.Series(
+            {e: (c.get(k) if c.get(k) is not None else np.inf) for e, c in caps.items()},
+            dtype=float,
+        )
+        for k in ("nonlive_groups", "live_groups")
+    }
+    u["nonlive_cap"] = u["edition"].map(cap["nonlive_groups"]).astype(float)
+    unl = u["live_unlimited"].fillna(False).astype(bool) if "live_unlimited" in u else False
+    u["live_cap"] = u["edition"].map(cap["live_groups"]).astype(float).where(~unl, np.inf)
+    u["excess_groups"] = (u["nonlive_groups"] - u["nonlive_cap"]).clip(lower=0)
+    u["excess_live_groups"] = (u["live_groups"] - u["live_cap"]).clip(lower=0)
+    hit = u[(u["excess_groups"] > 0) | (u["excess_live_groups"] > 0)]
+    return hit.sort_values(["replication", "app", "date"], ignore_index=True)[cols]
+
+
+def tally_usage(use: pd.DataFrame, caps: Mapping[str, Mapping[str, int | None]] | None) -> Tallies:
+    """The tallies of attributed usage days (:func:`normalise_usage`); those of group
+    operations are empty."""
+    keys = ["replication", "month", "edition"]
+    empty = tally_counts(pd.DataFrame())
+    if use.empty:
+        return empty
+    u = use if "dau_refused" in use.columns else use.assign(dau_refused=0)
+    dau = u.groupby(keys, dropna=False, as_index=False)[["dau", "dau_refused"]].sum()
+    e = grandfathered_excess(use, caps)
+    e = e.assign(
+        over_groups=(e["excess_groups"] > 0).astype(int),
+        over_live=(e["excess_live_groups"] > 0).astype(int),
+    )
+    gf = e.groupby(["replication", "date"], as_index=False)[list(GF_COLUMNS)].sum()
+    days = pd.DataFrame({"date": np.sort(use["date"].dropna().unique())})
+    return Tallies(empty.op_totals, dau, empty.app_errors, empty.first_limit, gf, days)
+
+
+def combine(parts: Sequence[Tallies]) -> Tallies:
+    """The tallies of the union of the rows ``parts`` were tallied from."""
+
+    def cat(name: str) -> pd.DataFrame:
+        frames = [getattr(p, name) for p in parts if len(getattr(p, name))]
+        return pd.concat(frames, ignore_index=True) if frames else getattr(parts[0], name)
+
+    op, dau, app, first, gf, days = (
+        cat(n)
+        for n in ("op_totals", "dau_totals", "app_errors", "first_limit", "gf_by_day", "days")
+    )
+    op_keys = ["replication", "month", "edition", "op", "error_code", "reason"]
+    if len(op):
+        op = op.groupby(op_keys, dropna=False, as_index=False, observed=True)["n"].sum()
+    if len(dau):
+        dau = dau.groupby(["replication", "month", "edition"], dropna=False, as_index=False)[
+            ["dau", "dau_refused"]
+        ].sum()
+    if len(app):
+        app = app.groupby(
+            ["replication", "app", "activity", "error_code"], as_index=False, observed=True
+        )["n"].sum()
+    if len(first):
+        first = first.sort_values(["date", "error_code"]).drop_duplicates(["replication", "app"])
+        first = first.sort_values(["replication", "app"], ignore_index=True)
+    if len(gf):
+        gf = gf.groupby(["replication", "date"], as_index=False)[list(GF_COLUMNS)].sum()
+    if len(days):
+        days = days.drop_duplicates().sort_values("date", ignore_index=True)
+    return Tallies(op, dau, app, first, gf, days)

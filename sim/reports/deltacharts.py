@@ -1,0 +1,167 @@
+"""Charts of a comparison: each figure's paired change against the baseline, on its own scale.
+
+A change in revenue (thousands of a currency), in apps (tens) and in a share (a few %) cannot
+share one axis, and neither can two error codes with rates a hundredfold apart: every metric
+gets its own row with its own x-scale (:func:`delta_panels`), grouped by family (money,
+counts, shares, days, rates), with the absolute change and its unit written beside the %. The
+95 % intervals are clipped to what is possible: a figure that cannot be negative cannot fall
+by more than its baseline, a share cannot pass 100 %.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from sim.reports.charts import RUN_COLOURS, legend, new_figure, no_data, thousands
+
+FAMILIES = ("money", "counts", "shares", "days", "rates")
+
+
+def family(unit: str) -> str:
+    """The family of a unit: ``shares`` (%), ``rates`` (per 1,000 DAU), ``days``, ``counts``
+    (apps, operations, user-days) or ``money`` (anything else: a currency)."""
+    if unit == "%":
+        return "shares"
+    if "1,000 DAU" in unit:
+        return "rates"
+    if unit == "days":
+        return "days"
+    if unit in ("apps", "operations", "user-days", ""):
+        return "counts"
+    return "money"
+
+
+def clip_interval(d: pd.DataFrame) -> pd.DataFrame:
+    """``d`` (paired deltas: mean_a, delta, ci_low, ci_high, pct_low, pct_high, unit) with its
+    intervals clipped to the possible: no figure here is negative, so a change is at least
+    ``-mean_a`` (and -100 %); a share (unit ``%``) is at most 100, so a change of one is at
+    most ``100 - mean_a``."""
+    out = d.copy()
+    floor = -out["mean_a"].astype(float)
+    out["ci_low"] = np.maximum(out["ci_low"].astype(float), floor)
+    out["pct_low"] = np.maximum(out["pct_low"].astype(float), -100.0)
+    units = out["unit"] if "unit" in out else pd.Series("", index=out.index)
+    cap = np.where(units == "%", 100.0 - out["mean_a"].astype(float), np.inf)
+    out["ci_high"] = np.minimum(out["ci_high"].astype(float), cap)
+    return out
+
+
+def _change_text(row: pd.Series, unit: str) -> str:
+    from sim.reports.html import fmt
+
+    change = fmt(row["delta"], unit)
+    sign = "+" if row["delta"] > 0 else ""
+    pct = "baseline 0" if pd.isna(row["pct"]) else f"{row['pct']:+.1f} %"
+    shown = "" if unit in ("", "%") else f" {unit}"
+    return f"{sign}{change}{shown} ({pct})" if unit != "%" else f"{sign}{change} pt ({pct})"
+
+
+def delta_panels(deltas: pd.DataFrame, title: str) -> Figure:
+    """One row per metric (``label``), each on its own x-scale: the change of each run
+    against the baseline (a colour per run) with its clipped 95 % paired interval, and the
+    change written out with its unit and %. ``deltas``: label, unit, run, mean_a, delta,
+    ci_low, ci_high, pct, pct_low, pct_high, n."""
+    d = deltas.dropna(subset=["delta"]) if len(deltas) else deltas
+    if d.empty:
+        fig, (ax,) = new_figure(title)
+        no_data(ax, "no figure to compare")
+        ax.set_xlabel("change")
+        ax.set_ylabel("figure")
+        return fig
+    d = clip_interval(d.assign(family=[family(str(u)) for u in d["unit"]]))
+    d["family"] = pd.Categorical(d["family"], FAMILIES, ordered=True)
+    labels = list(d.sort_values("family", kind="stable")["label"].drop_duplicates())
+    runs = list(dict.fromkeys(d["run"]))
+    fig = Figure(figsize=(9.0, 0.9 + 0.62 * len(labels)), layout="constrained")
+    fig.suptitle(title, fontsize=13, fontweight="bold")
+    axes = fig.subplots(len(labels), 1, squeeze=False)[:, 0]
+    for ax, label in zip(axes, labels, strict=True):
+        rows = d[d["label"] == label]
+        unit = str(rows["unit"].iloc[0])
+        _one_row(ax, rows, runs, unit)
+        ax.set_ylabel(
+            textwrap.fill(f"{label} [{rows['family'].iloc[0]}]", 34),
+            rotation=0,
+            ha="right",
+            va="center",
+            fontsize=7.5,
+        )
+        ax.set_xlabel(f"change [{unit or 'count'}]", fontsize=7, labelpad=1)
+    handles = [
+        Line2D([], [], marker="o", ls="", color=RUN_COLOURS[(k + 1) % len(RUN_COLOURS)])
+        for k in range(len(runs))
+    ]
+    legend(axes[0], handles, [str(r) for r in runs], title="run against the baseline")
+    return fig
+
+
+def _one_row(ax, rows: pd.DataFrame, runs: Sequence[str], unit: str) -> None:  # noqa: ANN001
+    texts = []
+    for k, run in enumerate(runs):
+        r = rows[rows["run"] == run]
+        if r.empty:
+            continue
+        row = r.iloc[0]
+        y = -k * 0.3
+        lo = row["delta"] - row["ci_low"] if pd.notna(row["ci_low"]) else 0.0
+        hi = row["ci_high"] - row["delta"] if pd.notna(row["ci_high"]) else 0.0
+        ax.errorbar(
+            [row["delta"]],
+            [y],
+            xerr=[[max(lo, 0.0)], [max(hi, 0.0)]],
+            fmt="o",
+            ms=4,
+            capsize=3,
+            color=RUN_COLOURS[(k + 1) % len(RUN_COLOURS)],
+        )
+        texts.append(_change_text(row, unit))
+    ax.axvline(0, color="#444444", lw=0.8)
+    ax.set_yticks([])
+    ax.set_ylim(-0.3 * len(runs), 0.3)
+    ax.tick_params(axis="x", labelsize=7)
+    thousands(ax, "x")
+    ax.grid(axis="x", alpha=0.3)
+    ax.text(1.01, 0.5, "\n".join(texts), transform=ax.transAxes, va="center", fontsize=7.5)
+    lo_x, hi_x = ax.get_xlim()
+    span = max(abs(lo_x), abs(hi_x)) or 1.0
+    ax.set_xlim(-span * 1.05, span * 1.05)
+
+
+def grouped_bars(
+    df: pd.DataFrame,
+    group: str,
+    run: str,
+    value: str,
+    *,
+    title: str,
+    ylabel: str,
+    xlabel: str,
+    runs: Sequence[str],
+) -> Figure:
+    """Bars of ``value`` per ``group``, one bar per run side by side (run colours fixed by
+    position: the baseline first)."""
+    fig, (ax,) = new_figure(title)
+    if df.empty:
+        no_data(ax)
+    else:
+        groups = list(dict.fromkeys(df[group].astype(str)))
+        width = 0.8 / max(len(runs), 1)
+        for k, name in enumerate(runs):
+            s = df[df[run] == name].assign(g=lambda x: x[group].astype(str)).set_index("g")
+            vals = s[value].reindex(groups).fillna(0).to_numpy(float)
+            x = np.arange(len(groups)) + (k - (len(runs) - 1) / 2) * width
+            ax.bar(x, vals, width=width, label=str(name), color=RUN_COLOURS[k % len(RUN_COLOURS)])
+        ax.set_xticks(range(len(groups)), groups)
+        ax.tick_params(axis="x", labelrotation=30)
+        legend(ax, title="run")
+    thousands(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
