@@ -282,7 +282,9 @@ def integer_axis(ax, axis: str = "y") -> None:  # noqa: ANN001
     """Ticks at whole numbers only (counts of apps: never 0.5 apps)."""
     from matplotlib.ticker import MaxNLocator
 
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(MaxNLocator(integer=True))
+    loc = MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10])
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(loc)
+    thousands(ax, axis)
 
 
 def band(ax, x, per_rep: pd.DataFrame, key: str, value: str, colour_: str) -> None:  # noqa: ANN001
@@ -401,7 +403,8 @@ def error_rates_over_time(
         ax.set_ylabel("per day per 1,000 DAU" if use_dau else "% of attempts", fontsize=7)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, frameon=False, loc="upper left")
+        if reps is not None and reps["replication"].nunique() > 1:
+            ax.legend(fontsize=6, frameon=False, loc="upper left")
     return fig
 
 

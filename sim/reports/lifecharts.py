@@ -47,7 +47,8 @@ def mrr_bridge(bridge: pd.DataFrame, currency: str) -> Figure:
         steps = ["new", "expansion", "contraction", "churn"]
         values = [float(bridge["start"].iloc[0])] + [float(bridge[s].sum()) for s in steps]
         values.append(float(bridge["end"].iloc[-1]))
-        names = [f"MRR {bridge['month'].iloc[0]} start", *(BRIDGE_LABELS[s] for s in steps)]
+        first = (pd.Period(str(bridge["month"].iloc[0]), freq="M") - 1).strftime("%Y-%m")
+        names = [f"MRR {first}", *(BRIDGE_LABELS[s] for s in steps)]
         names.append(f"MRR {bridge['month'].iloc[-1]}")
         level = values[0]
         for i, (key, v) in enumerate(zip(["start", *steps, "end"], values, strict=True)):
@@ -95,6 +96,7 @@ def cohorts(df: pd.DataFrame) -> Figure:
     if df.empty:
         no_data(top)
         no_data(bottom)
+        bottom.set_ylabel("cohort (month of first day)")
     else:
         pooled = df.groupby(["archetype", "age"], as_index=False)[["apps", "paying"]].sum()
         for arche, g in pooled.groupby("archetype"):
@@ -108,25 +110,32 @@ def cohorts(df: pd.DataFrame) -> Figure:
                 label=str(arche),
             )
         legend(top, title="archetype")
-        grid = df.groupby(["cohort", "age"], as_index=False)[["mrr"]].sum()
-        first = grid[grid["mrr"] > 0].sort_values("age").drop_duplicates("cohort")
-        grid = grid.merge(first.rename(columns={"mrr": "base"})[["cohort", "base"]], on="cohort")
-        grid["retention"] = 100 * grid["mrr"] / grid["base"]
-        heat = grid.pivot_table(index="cohort", columns="age", values="retention")
-        im = bottom.imshow(
-            heat.to_numpy(float), aspect="auto", cmap="viridis", vmin=0, interpolation="nearest"
-        )
-        bottom.set_yticks(range(len(heat.index)), [str(c) for c in heat.index], fontsize=7)
-        step = max(1, len(heat.columns) // 12)
-        bottom.set_xticks(range(0, len(heat.columns), step), [str(c) for c in heat.columns[::step]])
-        bar = fig.colorbar(im, ax=bottom)
-        bar.set_label("revenue retention [% of first paying month]", fontsize=8)
-        bottom.plot([], [], " ", label="colour: MRR as a % of\nthe cohort's first\npaying month")
-        legend(bottom)
+        _retention(fig, bottom, df)
     top.set_xlabel("months since the app's first day")
     top.set_ylabel("paying apps [% of the cohort]")
     top.set_ylim(bottom=0)
     top.grid(alpha=0.3)
     bottom.set_xlabel("months since the cohort's month")
-    bottom.set_ylabel("cohort (month of first day)")
     return fig
+
+
+def _retention(fig: Figure, ax, df: pd.DataFrame) -> None:  # noqa: ANN001
+    """Revenue retention as a heat map: a row per cohort (and archetype, when that makes at
+    most 30 rows), a column per month since the cohort's month."""
+    pairs = len(df[["cohort", "archetype"]].drop_duplicates())
+    keys = ["cohort", "archetype"] if pairs <= 30 else ["cohort"]
+    grid = df.groupby([*keys, "age"], as_index=False)[["mrr"]].sum()
+    first = grid[grid["mrr"] > 0].sort_values("age").drop_duplicates(keys)
+    grid = grid.merge(first.rename(columns={"mrr": "base"})[[*keys, "base"]], on=keys)
+    grid["retention"] = 100 * grid["mrr"] / grid["base"]
+    heat = grid.pivot_table(index=keys, columns="age", values="retention")
+    im = ax.imshow(
+        heat.to_numpy(float), aspect="auto", cmap="viridis", vmin=0, interpolation="nearest"
+    )
+    rows = [" · ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in heat.index]
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    step = max(1, len(heat.columns) // 12)
+    ax.set_xticks(range(0, len(heat.columns), step), [str(c) for c in heat.columns[::step]])
+    bar = fig.colorbar(im, ax=ax)
+    bar.set_label("revenue retention\n[% of first paying month]", fontsize=8)
+    ax.set_ylabel("cohort (month of first day)" + (" · archetype" if len(keys) > 1 else ""))
