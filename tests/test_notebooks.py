@@ -15,7 +15,11 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 
 
 def test_there_are_notebooks() -> None:
-    assert [p.name for p in NOTEBOOKS] == ["01-quickstart.ipynb", "02-what-if.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01-quickstart.ipynb",
+        "02-what-if.ipynb",
+        "03-price-sweep.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -52,3 +56,14 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if "image/png" in o.get("data", {})
     )
     assert images >= 1, f"{path.name} drew no chart"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_has_a_parameters_cell(path: Path) -> None:
+    """papermill overrides the cell tagged ``parameters``: scenario, size, replications."""
+    nbformat = pytest.importorskip("nbformat", reason="the test extras are not installed")
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{path.name}: one cell tagged 'parameters'"
+    names = {line.split("=")[0].strip() for line in cells[0].source.splitlines() if "=" in line}
+    assert {"scenario", "size", "replications"} <= names
