@@ -199,8 +199,11 @@ def _entry(name: str, path: Path, run_dir: Path, top: int) -> Any:
     )
 
 
-def _notebook(entry: Any, notebook: Path, path: Path, run_dir: Path, reps: int | None) -> Any:
-    """``entry`` with its notebook rendered (or the error of that, in its ``error``)."""
+def _notebook(
+    entry: Any, notebook: Path, path: Path, run_dir: Path, reps: int | None, base: Path | None
+) -> Any:
+    """``entry`` with its notebook rendered (papermill parameters ``scenario``, ``run_dir``,
+    ``replications``, and ``baseline_dir`` when the batch has a baseline)."""
     from dataclasses import replace
 
     from sim.reports.notebooks import render_notebook
@@ -208,6 +211,8 @@ def _notebook(entry: Any, notebook: Path, path: Path, run_dir: Path, reps: int |
     params: dict[str, Any] = {"scenario": str(path.resolve()), "run_dir": str(run_dir.resolve())}
     if reps is not None:
         params["replications"] = reps
+    if base is not None:
+        params["baseline_dir"] = str(base.resolve())
     html = render_notebook(notebook, run_dir / "report", params, cwd=Path.cwd())
     return replace(entry, notebook=f"{entry.name}/report/{html.name}")
 
@@ -242,6 +247,9 @@ def batch(
         from sim.reports.notebooks import check_notebook
 
         check_notebook(notebook)
+    if baseline is not None:  # the baseline first: the others' notebooks read it
+        files.sort(key=lambda p: p.stem != baseline)
+    base_dir = out / baseline if baseline is not None else None
     entries = []
     for path in files:
         name, run_dir = path.stem, out / path.stem
@@ -249,7 +257,7 @@ def batch(
             runner(path, run_dir, overrides, replications, mode)
             entry = _entry(name, path, run_dir, top)
             if notebook is not None:
-                entry = _notebook(entry, notebook, path, run_dir, replications)
+                entry = _notebook(entry, notebook, path, run_dir, replications, base_dir)
             entries.append(entry)
             print(f"{name}: ok")
         except Exception as exc:  # noqa: BLE001 -- one failure must not stop the batch

@@ -55,11 +55,12 @@ def clip_interval(d: pd.DataFrame) -> pd.DataFrame:
 def _change_text(row: pd.Series, unit: str) -> str:
     from sim.reports.html import fmt
 
-    change = fmt(row["delta"], unit)
     sign = "+" if row["delta"] > 0 else ""
     pct = "baseline 0" if pd.isna(row["pct"]) else f"{row['pct']:+.1f} %"
-    shown = "" if unit in ("", "%") else f" {unit}"
-    return f"{sign}{change}{shown} ({pct})" if unit != "%" else f"{sign}{change} pt ({pct})"
+    if unit == "%":  # a change of a share: percentage points
+        return f"{sign}{row['delta']:,.2f} pt ({pct})"
+    shown = f" {unit}" if unit else ""
+    return f"{sign}{fmt(row['delta'], unit)}{shown} ({pct})"
 
 
 def delta_panels(deltas: pd.DataFrame, title: str) -> Figure:
@@ -76,12 +77,21 @@ def delta_panels(deltas: pd.DataFrame, title: str) -> Figure:
         return fig
     d = clip_interval(d.assign(family=[family(str(u)) for u in d["unit"]]))
     d["family"] = pd.Categorical(d["family"], FAMILIES, ordered=True)
-    labels = list(d.sort_values("family", kind="stable")["label"].drop_duplicates())
+    zero = (d["delta"] == 0) & d["ci_low"].fillna(0).eq(0) & d["ci_high"].fillna(0).eq(0)
+    still = set(d.loc[zero, "label"]) - set(d.loc[~zero, "label"])
+    labels = [
+        x
+        for x in d.sort_values("family", kind="stable")["label"].drop_duplicates()
+        if x not in still
+    ]
     runs = list(dict.fromkeys(d["run"]))
-    fig = Figure(figsize=(9.0, 0.9 + 0.62 * len(labels)), layout="constrained")
+    rows = len(labels) + (1 if still else 0)
+    fig = Figure(figsize=(9.0, 1.2 + 0.62 * max(rows, 1)), layout="constrained")
     fig.suptitle(title, fontsize=13, fontweight="bold")
-    axes = fig.subplots(len(labels), 1, squeeze=False)[:, 0]
-    for ax, label in zip(axes, labels, strict=True):
+    axes = fig.subplots(max(rows, 1), 1, squeeze=False)[:, 0]
+    if still:
+        _unchanged(axes[-1], [x for x in dict.fromkeys(d["label"]) if x in still])
+    for ax, label in zip(axes, labels, strict=False):
         rows = d[d["label"] == label]
         unit = str(rows["unit"].iloc[0])
         _one_row(ax, rows, runs, unit)
@@ -97,8 +107,23 @@ def delta_panels(deltas: pd.DataFrame, title: str) -> Figure:
         Line2D([], [], marker="o", ls="", color=RUN_COLOURS[(k + 1) % len(RUN_COLOURS)])
         for k in range(len(runs))
     ]
-    legend(axes[0], handles, [str(r) for r in runs], title="run against the baseline")
+    fig.legend(
+        handles,
+        [str(r) for r in runs],
+        title="run against the baseline",
+        loc="outside lower center",
+        ncols=min(len(runs), 4),
+        frameon=False,
+        fontsize=8,
+    )
     return fig
+
+
+def _unchanged(ax, labels: Sequence[str]) -> None:  # noqa: ANN001
+    """A text row naming the figures that did not change in any run (no scale to show)."""
+    ax.axis("off")
+    text = textwrap.fill("No change in any run (0, interval 0): " + "; ".join(labels), 130)
+    ax.text(0.0, 0.5, text, transform=ax.transAxes, va="center", fontsize=7.5, color="#555555")
 
 
 def _one_row(ax, rows: pd.DataFrame, runs: Sequence[str], unit: str) -> None:  # noqa: ANN001

@@ -192,23 +192,46 @@ def group_op_counts(
     return g.groupby(cols[:-1], as_index=False, sort=True)["n"].sum()[cols]
 
 
+def _interval_keys(
+    rep: np.ndarray, app: np.ndarray, t: np.ndarray, n_apps: int, base: np.int64
+) -> np.ndarray:
+    """One sortable int64 per (replication, app, time): the (replication, app) pair in the
+    high bits, seconds since ``base`` in the low 32 (times ±68 years around it)."""
+    group = rep.astype(np.int64) * (n_apps + 1) + app.astype(np.int64)
+    seconds = (t.astype("datetime64[s]").astype(np.int64) - base).clip(-(2**31), 2**31 - 1)
+    return (group << 32) + seconds
+
+
 def attribute(keys: pd.DataFrame, timeline: pd.DataFrame) -> pd.DataFrame:
     """``keys`` (replication, app, date) with the state, edition and packs of the app at 12:00
-    (rows in the same order)."""
+    (rows in the same order): the timeline interval that started last at or before then, by
+    binary search over (replication, app, start) keys; none before the app's first interval."""
     extra = ["state", "edition", *[c for c in PACK_COLUMNS if c in timeline.columns]]
+    out = keys.copy()
     if keys.empty or timeline.empty:
-        out = keys.copy()
         for c in extra:
             out[c] = pd.Series(dtype=object)
         return out
-    left = keys.assign(_at=keys["date"] + pd.Timedelta(hours=12), _row=np.arange(len(keys)))
-    left = left.sort_values("_at", kind="stable")
-    right = timeline[["replication", "app", "start", *extra]].sort_values("start")
-    right = right.astype({"app": left["app"].dtype}).rename(columns={"start": "_start"})
-    att = pd.merge_asof(left, right, left_on="_at", right_on="_start", by=["replication", "app"])
-    att["edition"] = att["edition"].where(att["state"] != "Deactivated", "Deactivated")
-    att = att.sort_values("_row").drop(columns=["_at", "_start", "_row"])
-    return att.set_axis(keys.index)
+    apps = pd.Index(pd.unique(timeline["app"].astype(object)))
+    tl_app = apps.get_indexer(timeline["app"].astype(object))
+    row_app = apps.get_indexer(keys["app"].astype(object))
+    starts = timeline["start"].to_numpy("datetime64[ns]")
+    base = starts.min().astype("datetime64[s]").astype(np.int64)
+    tl_key = _interval_keys(timeline["replication"].to_numpy(), tl_app, starts, len(apps), base)
+    order = np.argsort(tl_key, kind="stable")
+    tl_key = tl_key[order]
+    at = (keys["date"] + pd.Timedelta(hours=12)).to_numpy("datetime64[ns]")
+    row_key = _interval_keys(keys["replication"].to_numpy(), row_app, at, len(apps), base)
+    pos = np.searchsorted(tl_key, row_key, side="right") - 1
+    hit = (pos >= 0) & (row_app >= 0)
+    pos = np.where(hit, pos, 0)
+    hit &= (tl_key[pos] >> 32) == (row_key >> 32)  # the same replication and app
+    take = order[pos]
+    for c in extra:
+        values = timeline[c].to_numpy(object)[take]
+        out[c] = pd.Series(np.where(hit, values, None), index=keys.index, dtype=object)
+    out["edition"] = out["edition"].where(out["state"] != "Deactivated", "Deactivated")
+    return out
 
 
 def _bill_editions(bills: pd.DataFrame) -> pd.Series:
