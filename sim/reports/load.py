@@ -85,8 +85,10 @@ def scan_table(path: Path, name: str, rows: int = BATCH_ROWS) -> Iterator[pd.Dat
             return
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(f)
-        cols = [c for c in pf.schema_arrow.names if c in want]
+        names = pq.ParquetFile(f).schema_arrow.names
+        text = [c for c in ("app", "op", "reason") if c in names]  # few distinct values
+        pf = pq.ParquetFile(f, read_dictionary=text)
+        cols = [c for c in names if c in want]
         for batch in pf.iter_batches(batch_size=rows, columns=cols):
             yield batch.to_pandas()
     except (OSError, ValueError) as exc:
