@@ -216,6 +216,8 @@ def stacked_bars(
                 color=colour(colours, col),
             )
             bottom += wide[col].to_numpy()
+        if len(bottom) and bottom.max() > 0:  # room above the tallest stack
+            ax.set_ylim(0, float(bottom.max()) * 1.06)
         month_ticks(ax, [str(i) for i in wide.index])
         legend(ax, title=legend_title or None)
     thousands(ax)
