@@ -396,6 +396,7 @@ def headline(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
         unit = unit.format(cur=run.currency or "currency")
         rows += [(r, metric, label, unit, float(v)) for r, v in s.items()]
     rates = error_rates(run)
+    rates = rates[rates["per_1000_dau"].notna()] if len(rates) else rates  # a replay: no DAU
     for (code, of), grp in rates.groupby(["error_code", "of"]) if len(rates) else []:
         s = grp.set_index("replication")["per_1000_dau"]
         reason = CODE_REASONS.get(int(code), "")
