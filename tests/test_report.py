@@ -538,3 +538,20 @@ def test_full_size_compare_of_every_shipped_whatif(
     assert not e.duplicated(["run", "label"]).any()
     diff = pd.read_csv(out / "tables" / "catalog_diff.csv")
     assert len(diff) >= 1 and "same catalog" not in " ".join(diff["change"])
+
+
+def test_row_groups_tallied_in_worker_processes_give_the_same_figures(
+    runs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.reports import load
+    from sim.results import metrics
+
+    path = runs["base"]
+    summary = {**load.read_summary(path), "_dir": str(path)}
+    catalog, _ = load.catalog_of(summary)
+    serial = load.stream_run(path, summary, catalog, workers=1)
+    monkeypatch.setattr(load, "PARALLEL_ROW_GROUPS", 1)
+    parallel = load.stream_run(path, summary, catalog, workers=2)
+    a = metrics.all_metrics(serial)["headline_by_replication"]
+    b = metrics.all_metrics(parallel)["headline_by_replication"]
+    pd.testing.assert_frame_equal(a, b)

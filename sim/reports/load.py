@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ REPLAY_TABLES = ("outcomes", "timeline", "bills")
 """The tables of a replay folder a report reads."""
 BATCH_ROWS = 1_000_000
 """Rows of a large table reduced at a time."""
+WORKERS = min(os.cpu_count() or 1, 4)
+"""Processes that tally a large run's row groups (each holds one batch at a time)."""
+PARALLEL_ROW_GROUPS = 8
+"""Row groups (of ``group_ops`` and ``usage`` together) from which workers are worth their
+start-up (a second or two each)."""
 COLUMNS = {
     "group_ops": ("app", "time", "date", "day", "op", "error_code", "reason", "count", "n"),
     "usage": (
@@ -71,9 +77,12 @@ def read_table(path: Path) -> pd.DataFrame | None:
         raise SimError(f"cannot read {str(f)!r}: {exc}") from exc
 
 
-def scan_table(path: Path, name: str, rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """A large table in batches of at most ``rows`` rows, only the columns the metrics read
-    (:data:`COLUMNS`) and ``replication``."""
+def scan_table(
+    path: Path, name: str, rows: int | None = None, row_groups: list[int] | None = None
+) -> Iterator[pd.DataFrame]:
+    """A large table in batches of at most ``rows`` rows (default :data:`BATCH_ROWS`), only
+    the columns the metrics read (:data:`COLUMNS`) and ``replication``; ``row_groups``: only
+    those of a Parquet file."""
     f = table_file(path)
     if f is None:
         return
@@ -89,7 +98,10 @@ def scan_table(path: Path, name: str, rows: int = BATCH_ROWS) -> Iterator[pd.Dat
         text = [c for c in ("app", "op", "reason") if c in names]  # few distinct values
         pf = pq.ParquetFile(f, read_dictionary=text)
         cols = [c for c in names if c in want]
-        for batch in pf.iter_batches(batch_size=rows, columns=cols):
+        batches = pf.iter_batches(
+            batch_size=rows or BATCH_ROWS, columns=cols, row_groups=row_groups
+        )
+        for batch in batches:
             yield batch.to_pandas()
     except (OSError, ValueError) as exc:
         raise SimError(f"cannot read {str(f)!r}: {exc}") from exc
@@ -179,9 +191,76 @@ def _months(path: Path, summary: Mapping[str, Any], bills: pd.DataFrame) -> tupl
     return prep.report_months(summary, *seen)
 
 
-def stream_run(path: Path, summary: dict[str, Any], catalog: Any = None) -> Run:
+@dataclass(frozen=True)
+class Context:
+    """What tallying a batch of a large table needs besides the batch."""
+
+    timeline: pd.DataFrame
+    summary: Mapping[str, Any]
+    months: tuple[str, ...]
+    caps: Mapping[str, Mapping[str, int | None]] | None
+
+
+def tally_batch(name: str, batch: pd.DataFrame, ctx: Context) -> prep.Tallies:
+    """The tallies of one batch of ``group_ops`` or ``usage``."""
+    if name == "group_ops":
+        counts = prep.normalise_counts(batch, ctx.timeline, ctx.summary, aggregate=False)
+        return prep.tally_counts(prep.in_months(counts, ctx.months))
+    use = prep.normalise_usage(batch, ctx.timeline, ctx.summary.get("timezone"))
+    return prep.tally_usage(prep.in_months(use, ctx.months), ctx.caps)
+
+
+_WORKER: dict[str, Context] = {}
+
+
+def _start_worker(ctx: Context) -> None:
+    _WORKER["ctx"] = ctx
+
+
+def _tally_row_group(task: tuple[str, str, int]) -> prep.Tallies:
+    """In a worker process: the tallies of one row group of a Parquet table."""
+    f, name, index = task
+    parts = [
+        tally_batch(name, batch, _WORKER["ctx"])
+        for batch in scan_table(Path(f).with_suffix(""), name, row_groups=[index])
+    ]
+    return prep.combine(parts) if parts else prep.tally_counts(pd.DataFrame())
+
+
+def _row_groups(path: Path) -> list[tuple[str, int]]:
+    f = table_file(path)
+    if f is None or f.suffix != ".parquet":
+        return []
+    import pyarrow.parquet as pq
+
+    return [(str(f), i) for i in range(pq.ParquetFile(f).metadata.num_row_groups)]
+
+
+def _tally_tables(path: Path, ctx: Context, workers: int) -> prep.Tallies:
+    parts = [prep.tally_counts(pd.DataFrame()), prep.tally_usage(pd.DataFrame(), ctx.caps)]
+    names = ("group_ops", "usage")
+    tasks = [(f, n, i) for n in names for f, i in _row_groups(path / n)]
+    if workers > 1 and len(tasks) >= PARALLEL_ROW_GROUPS:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, spawn, _start_worker, (ctx,)) as pool:
+            for part in pool.map(_tally_row_group, tasks):
+                parts = [prep.combine([*parts, part])]
+        return parts[0]
+    for name in names:
+        for batch in scan_table(path / name, name):
+            parts = [prep.combine([*parts, tally_batch(name, batch, ctx)])]
+    return prep.combine(parts)
+
+
+def stream_run(
+    path: Path, summary: dict[str, Any], catalog: Any = None, workers: int | None = None
+) -> Run:
     """A run folder's :class:`~sim.results.prepare.Run`: the small tables whole, the large
-    ones tallied batch by batch."""
+    ones tallied batch by batch; row groups in ``workers`` processes (default
+    :data:`WORKERS`) when the tables have at least :data:`PARALLEL_ROW_GROUPS` of them."""
     tz = summary.get("timezone")
     con = prep.normalise_console(read_table(path / "console_ops"), tz)
     tl = prep.normalise_timeline(read_table(path / "timeline"), tz)
@@ -189,16 +268,8 @@ def stream_run(path: Path, summary: dict[str, Any], catalog: Any = None) -> Run:
     bl = prep.normalise_bills(read_table(path / "bills"), arche)
     months = _months(path, summary, bl)
     caps = prep.caps_from_catalog(catalog) if catalog is not None else None
-    parts = [prep.tally_counts(pd.DataFrame()), prep.tally_usage(pd.DataFrame(), caps)]
-    for batch in scan_table(path / "group_ops", "group_ops"):
-        counts = prep.normalise_counts(batch, tl, summary, aggregate=False)
-        parts.append(prep.tally_counts(prep.in_months(counts, months)))
-        parts = [prep.combine(parts)]
-    for batch in scan_table(path / "usage", "usage"):
-        use = prep.normalise_usage(batch, tl, tz)
-        parts.append(prep.tally_usage(prep.in_months(use, months), caps))
-        parts = [prep.combine(parts)]
-    tallies = prep.combine(parts)
+    ctx = Context(tl, summary, months, caps)
+    tallies = _tally_tables(path, ctx, WORKERS if workers is None else workers)
     return prep.assemble(con, tl, bl, arche, months, summary, caps, catalog, tallies)
 
 
