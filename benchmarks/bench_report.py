@@ -14,22 +14,28 @@ a child process and prints its wall time and peak resident memory (``ru_maxrss``
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 SHARES = {"social": 0.4, "enterprise": 0.175, "live": 0.125, "community": 0.125, "game": 0.175}
 SIM = [sys.executable, "-m", "sim"]
 
 
-def child(args: list[str]) -> tuple[float, float]:
-    """Run ``sim ARGS`` in a child process: (wall seconds, peak resident memory in MB).
+def child(args: list[str]) -> tuple[float, float, float]:
+    """Run ``sim ARGS`` in a child process: (wall seconds, peak resident memory of the
+    largest single process in MB, peak of the whole process tree in MB).
 
-    One child at a time: ``RUSAGE_CHILDREN`` keeps the largest peak of the children waited
-    for, so each measurement runs in its own intermediate process."""
+    The first is ``ru_maxrss`` of the children (``resource.getrusage(RUSAGE_CHILDREN)`` in an
+    intermediate process, so that each measurement is alone); ``sim report`` tallies a large
+    run in worker processes, so the second sums the tree's resident memory, sampled every
+    0.1 s with psutil (NaN without it)."""
     code = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
@@ -39,13 +45,33 @@ def child(args: list[str]) -> tuple[float, float]:
         "print(f'{dt} {kb}', file=sys.stderr)\n"
         "sys.exit(rc)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, *SIM, *args], capture_output=True, text=True, check=False
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *SIM, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    if done.returncode != 0:
-        raise SystemExit(f"sim {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    wall, kb = done.stderr.strip().splitlines()[-1].split()
-    return float(wall), int(kb) / 1024
+    tree = 0.0
+    try:
+        import psutil
+
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                procs = [root, *root.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+                tree = max(tree, total / 2**20)
+            time.sleep(0.1)
+    except ImportError:
+        tree = math.nan
+    err = proc.communicate()[1]
+    if proc.returncode != 0:
+        raise SystemExit(f"sim {' '.join(args)} failed:\n{err[-2000:]}")
+    wall, kb = err.strip().splitlines()[-1].split()
+    return float(wall), int(kb) / 1024, tree
 
 
 def rows(run_dir: Path) -> str:
@@ -75,18 +101,18 @@ def main() -> None:
             sets += [
                 f"population.{k}.count={max(1, round(args.apps * v))}" for k, v in SHARES.items()
             ]
-            wall, mb = child(
+            wall, mb, tree = child(
                 ["run", "baseline", "--replications", str(args.replications), "--out", str(run_dir)]
                 + [a for s in sets for a in ("--set", s)]
             )
-            print(f"sim run      {wall:8.1f} s  peak {mb:8.0f} MB")
+            print(f"sim run      {wall:8.1f} s  peak {mb:8.0f} MB (tree {tree:6.0f} MB)")
         print(f"run: {run_dir} ({rows(run_dir)})")
-        wall, mb = child(["report", str(run_dir), "--out", str(tmp / "report")])
-        print(f"sim report   {wall:8.1f} s  peak {mb:8.0f} MB")
+        wall, mb, tree = child(["report", str(run_dir), "--out", str(tmp / "report")])
+        print(f"sim report   {wall:8.1f} s  peak {mb:8.0f} MB (tree {tree:6.0f} MB)")
         if args.compare:
             twin = tmp / "twin"  # the same files under another name (hard links)
             shutil.copytree(run_dir, twin, copy_function=os.link)
-            wall, mb = child(["compare", str(run_dir), str(twin), "--out", str(tmp / "cmp")])
+            wall, mb, tree = child(["compare", str(run_dir), str(twin), "--out", str(tmp / "cmp")])
             print(f"sim compare  {wall:8.1f} s  peak {mb:8.0f} MB")
         print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     finally:
