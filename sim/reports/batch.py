@@ -108,8 +108,8 @@ def _levels(page: Page, entries: Sequence[BatchEntry]) -> None:
             if not e.error
             else f'<a class="bad" href="#failed-{esc(e.name)}">failed</a>'
         )
-        cells = [link, status, *(esc(row.get(mid, "–")) for mid in labels), esc(e.source)]
-        out.append("<tr>" + "".join(f'<td class="n">{c}</td>' for c in cells) + "</tr>")
+        figures = "".join(f'<td class="n">{esc(row.get(mid, "–"))}</td>' for mid in labels)
+        out.append(f"<tr><td>{link}</td><td>{status}</td>{figures}<td>{esc(e.source)}</td></tr>")
     out.append("</tbody></table>")
     page.add("".join(out))
 
