@@ -18,7 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim.reports.charts import RUN_COLOURS, legend, new_figure, no_data, thousands
+from sim.reports.charts import RUN_COLOURS, grouped_bars, new_figure, no_data, thousands
+
+__all__ = ["clip_interval", "delta_panels", "family", "grouped_bars"]
 
 FAMILIES = ("money", "counts", "shares", "days", "rates")
 
@@ -156,37 +158,3 @@ def _one_row(ax, rows: pd.DataFrame, runs: Sequence[str], unit: str) -> None:  #
     lo_x, hi_x = ax.get_xlim()
     span = max(abs(lo_x), abs(hi_x)) or 1.0
     ax.set_xlim(-span * 1.05, span * 1.05)
-
-
-def grouped_bars(
-    df: pd.DataFrame,
-    group: str,
-    run: str,
-    value: str,
-    *,
-    title: str,
-    ylabel: str,
-    xlabel: str,
-    runs: Sequence[str],
-) -> Figure:
-    """Bars of ``value`` per ``group``, one bar per run side by side (run colours fixed by
-    position: the baseline first)."""
-    fig, (ax,) = new_figure(title)
-    if df.empty:
-        no_data(ax)
-    else:
-        groups = list(dict.fromkeys(df[group].astype(str)))
-        width = 0.8 / max(len(runs), 1)
-        for k, name in enumerate(runs):
-            s = df[df[run] == name].assign(g=lambda x: x[group].astype(str)).set_index("g")
-            vals = s[value].reindex(groups).fillna(0).to_numpy(float)
-            x = np.arange(len(groups)) + (k - (len(runs) - 1) / 2) * width
-            ax.bar(x, vals, width=width, label=str(name), color=RUN_COLOURS[k % len(RUN_COLOURS)])
-        ax.set_xticks(range(len(groups)), groups)
-        ax.tick_params(axis="x", labelrotation=30)
-        legend(ax, title="run")
-    thousands(ax)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(axis="y", alpha=0.3)
-    return fig

@@ -25,6 +25,10 @@ from typing import Any
 import pandas as pd
 
 from sim.reports import charts, lifecharts
+from sim.reports.batch import BatchEntry as BatchEntry  # re-exported for older callers
+from sim.reports.batch import build_index as build_index  # re-exported
+from sim.reports.batch import write_index as write_index  # re-exported
+from sim.reports.html import PAGE as PAGE  # re-exported: other pages share its style
 from sim.reports.html import (
     Page,
     ci_text,
