@@ -555,3 +555,31 @@ def test_row_groups_tallied_in_worker_processes_give_the_same_figures(
     a = metrics.all_metrics(serial)["headline_by_replication"]
     b = metrics.all_metrics(parallel)["headline_by_replication"]
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_counts_of_apps_have_whole_ticks_and_bands_need_replications() -> None:
+    """The upgrade funnel counts apps: no tick at 0.5 apps, however few apps there are. An
+    interval band is drawn only with two replications or more."""
+    funnel = pd.DataFrame({"days_to_upgrade": [1.0, 2.0, 2.0], "action": ["upgrade"] * 3})
+    fig = charts.days_to_upgrade(funnel)
+    charts.png(fig)  # lay out the ticks
+    ticks = fig.axes[0].get_yticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+    months = ["2024-01", "2024-02"]
+    rates = pd.DataFrame(
+        {
+            "month": months,
+            "error_code": [10014, 10014],
+            "reason": ["group_full"] * 2,
+            "of": ["operations"] * 2,
+            "errors": [1.0, 2.0],
+            "share": [0.1, 0.2],
+            "per_1000_dau": [1.0, 2.0],
+        }
+    )
+    one = charts.error_rates_over_time(rates, rates.assign(replication=0), months)
+    two = charts.error_rates_over_time(
+        rates, pd.concat([rates.assign(replication=r) for r in (0, 1)]), months
+    )
+    assert len(one.axes[0].collections) == 0 and len(two.axes[0].collections) == 1
+    assert one.axes[0].get_title().startswith("10014 group_full")
