@@ -13,7 +13,7 @@ EXAMPLE_OPS   := scenarios/examples/ops-example.csv
 EXAMPLE_USAGE := scenarios/examples/usage-example.csv
 RUN_OUT       := reports/baseline
 
-.PHONY: run replay-example test lint bench browser clean distclean
+.PHONY: run replay-example test lint bench browser notebook clean distclean
 
 run: $(STAMP)
 	$(PY) -m sim run baseline --out $(RUN_OUT)
@@ -34,6 +34,15 @@ browser:
 	    echo "installing chromium for tests/test_browser.py"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium is missing (needs root and apt-get): tests/test_browser.py will skip"; fi; }
+
+# JupyterLab on notebooks/ (the notebooks extra: JupyterLab, papermill, nbconvert).
+NSTAMP := $(VENV)/.sim-notebooks-installed
+$(NSTAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[notebooks]'
+	touch $(STAMP) $@
+
+notebook: $(NSTAMP)
+	$(VENV)/bin/jupyter lab notebooks/
 
 lint: $(TSTAMP)
 	$(PY) -m ruff check $(LINTED)

@@ -1,59 +1,122 @@
-"""How long a report takes: reading a run, the metrics, the figures, the files.
+"""Peak memory and time of ``sim report`` (and ``sim compare``) on a run of a given size.
 
-Plays the baseline at a reduced size in fast mode (default: a fifth of its apps, 12 months),
-writes it into a temporary folder, then times each stage of ``sim report`` and prints the
-figures. Not a timed assertion.
+Plays the baseline scaled to ``--apps`` apps over ``--months`` months in fast mode with
+``sim run`` (or reads an existing run folder, ``--run-dir``), then runs ``sim report`` on it in
+a child process and prints its wall time and peak resident memory (``ru_maxrss`` of the child,
+``resource.getrusage(RUSAGE_CHILDREN)``), beside the size of the run's tables. With
+``--compare``, also ``sim compare`` of the run against itself under another directory name
+(the same figures twice: the cost of a comparison). Not a timed assertion.
 
-    python benchmarks/bench_report.py [--scale 0.2] [--months 12] [--replications 1]
+    python benchmarks/bench_report.py --apps 10000 --months 12
+    python benchmarks/bench_report.py --run-dir /tmp/big --compare
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from sim.model.runner import run, write
-from sim.reports.report import build_report, load_run
-from sim.results import metrics
+SHARES = {"social": 0.4, "enterprise": 0.175, "live": 0.125, "community": 0.125, "game": 0.175}
+SIM = [sys.executable, "-m", "sim"]
 
-COUNTS = {"social": 1000, "enterprise": 400, "live": 300, "community": 300, "game": 400}
+
+def child(args: list[str]) -> tuple[float, float, float]:
+    """Run ``sim ARGS`` in a child process: (wall seconds, peak resident memory of the
+    largest single process in MB, peak of the whole process tree in MB).
+
+    The first is ``ru_maxrss`` of the children (``resource.getrusage(RUSAGE_CHILDREN)`` in an
+    intermediate process, so that each measurement is alone); ``sim report`` tallies a large
+    run in worker processes, so the second sums the tree's resident memory, sampled every
+    0.1 s with psutil (NaN without it)."""
+    code = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "rc = subprocess.run(sys.argv[1:]).returncode\n"
+        "dt = time.perf_counter() - t\n"
+        "kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(f'{dt} {kb}', file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *SIM, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    tree = 0.0
+    try:
+        import psutil
+
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                procs = [root, *root.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+                tree = max(tree, total / 2**20)
+            time.sleep(0.1)
+    except ImportError:
+        tree = math.nan
+    err = proc.communicate()[1]
+    if proc.returncode != 0:
+        raise SystemExit(f"sim {' '.join(args)} failed:\n{err[-2000:]}")
+    wall, kb = err.strip().splitlines()[-1].split()
+    return float(wall), int(kb) / 1024, tree
+
+
+def rows(run_dir: Path) -> str:
+    import pyarrow.parquet as pq
+
+    parts = []
+    for name in ("group_ops", "usage", "bills", "timeline"):
+        f = run_dir / f"{name}.parquet"
+        if f.is_file():
+            parts.append(f"{name} {pq.ParquetFile(f).metadata.num_rows:,}")
+    return ", ".join(parts)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=0.2, help="share of the baseline's apps")
+    parser.add_argument("--apps", type=int, default=2000)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--replications", type=int, default=1)
+    parser.add_argument("--run-dir", default=None, help="an existing run folder to report")
+    parser.add_argument("--compare", action="store_true", help="time sim compare too")
     args = parser.parse_args()
-    counts = {k: max(1, round(n * args.scale)) for k, n in COUNTS.items()}
-    overrides = [f"horizon_months={args.months}"]
-    overrides += [f"population.{k}.count={n}" for k, n in counts.items()]
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        result = run("baseline", mode="fast", replications=args.replications, overrides=overrides)
-        write(result, Path(tmp) / "run")
-        t1 = time.perf_counter()
-        r = load_run(Path(tmp) / "run")
-        t2 = time.perf_counter()
-        metrics.all_metrics(r)
-        t3 = time.perf_counter()
-        page = build_report(r)
-        t4 = time.perf_counter()
-        page.write(Path(tmp) / "report")
-        t5 = time.perf_counter()
-        rows = len(r.group_counts)
-    apps = sum(counts.values())
-    print(
-        f"baseline x{args.scale}: {apps} apps x {args.months} months x "
-        f"{args.replications} replication(s), {rows:,} group-op count rows"
-    )
-    print(f"  run + write tables  {t1 - t0:8.2f} s")
-    print(f"  read + prepare      {t2 - t1:8.2f} s")
-    print(f"  metrics             {t3 - t2:8.2f} s")
-    print(f"  report (metrics + {len(page.figures)} figures) {t4 - t3:8.2f} s")
-    print(f"  write files         {t5 - t4:8.2f} s")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-report-"))
+    try:
+        run_dir = Path(args.run_dir) if args.run_dir else tmp / "run"
+        if not args.run_dir:
+            sets = [f"horizon_months={args.months}"]
+            sets += [
+                f"population.{k}.count={max(1, round(args.apps * v))}" for k, v in SHARES.items()
+            ]
+            wall, mb, tree = child(
+                ["run", "baseline", "--replications", str(args.replications), "--out", str(run_dir)]
+                + [a for s in sets for a in ("--set", s)]
+            )
+            print(f"sim run      {wall:8.1f} s  peak {mb:8.0f} MB (tree {tree:6.0f} MB)")
+        print(f"run: {run_dir} ({rows(run_dir)})")
+        wall, mb, tree = child(["report", str(run_dir), "--out", str(tmp / "report")])
+        print(f"sim report   {wall:8.1f} s  peak {mb:8.0f} MB (tree {tree:6.0f} MB)")
+        if args.compare:
+            twin = tmp / "twin"  # the same files under another name (hard links)
+            shutil.copytree(run_dir, twin, copy_function=os.link)
+            wall, mb, tree = child(["compare", str(run_dir), str(twin), "--out", str(tmp / "cmp")])
+            print(f"sim compare  {wall:8.1f} s  peak {mb:8.0f} MB")
+        print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

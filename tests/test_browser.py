@@ -154,3 +154,41 @@ def test_report_renders_in_chromium_with_every_figure(report: Path, tmp_path: Pa
     assert found["errors"] == [] and found["violations"] == []
     assert found["headline_rows"] > 10
     assert _console_errors(done.stderr) == []
+
+
+@pytest.fixture(scope="module")
+def compare_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sim.reports.compare import write_compare
+
+    d = tmp_path_factory.mktemp("browser-compare")
+    a = real_run(d / "a", replications=2)
+    b = real_run(d / "b", "whatif-live-pack-20pct-off", replications=2)
+    return write_compare([a, b], d / "cmp")
+
+
+def _probe(browser: str, page: Path, profile: Path) -> dict:
+    html = page.read_text(encoding="utf-8").replace(
+        "script-src 'none'", "script-src 'unsafe-inline'"
+    )
+    probe = page.with_name("probed.html")
+    probe.write_text(html.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+    done = _open(browser, probe, profile, "--enable-logging=stderr", "--v=0", "--dump-dom")
+    m = re.search(r'<pre id="__probe">(.*?)</pre>', done.stdout, re.S)
+    assert m, f"the probe did not run:\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
+    return json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def test_compare_page_renders_in_chromium_with_every_figure(
+    compare_page: Path, tmp_path: Path
+) -> None:
+    """The comparison page: every figure (headline changes, revenue by archetype and by
+    edition, error-code rates) decodes, with no error and no policy violation; a screenshot
+    of the page is taken, to look at (``--screenshot``)."""
+    browser = _browser()
+    found = _probe(browser, compare_page, tmp_path / "p")
+    assert len(found["images"]) == len(list((compare_page.parent / "figures").glob("*.png"))) == 4
+    assert all(i["complete"] and i["width"] > 0 and i["alt"] for i in found["images"])
+    assert found["errors"] == [] and found["violations"] == []
+    shot = tmp_path / "compare.png"
+    _open(browser, compare_page, tmp_path / "p2", f"--screenshot={shot}")
+    assert shot.is_file() and shot.read_bytes()[:4] == b"\x89PNG"

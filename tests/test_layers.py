@@ -338,16 +338,8 @@ def test_io_detector_sees_module_level_calls_only(tmp_path: Path) -> None:
 # -- the package ---------------------------------------------------------------------------------
 
 
-FIXED_ELSEWHERE = {
-    "sim/reports/compare.py:25: imports private name(s) ['_e', '_provenance'] from sim.reports.report",
-}
-"""Breaches already fixed on another branch of issue 9 (branch ``reports``: compare imports
-``esc`` and ``provenance`` from sim/reports/html.py). Remove once merged: only these exact lines
-are let through."""
-
-
 def test_every_module_is_known_and_imports_only_downward() -> None:
-    found = [v for v in violations(SIM) if v not in FIXED_ELSEWHERE]
+    found = violations(SIM)
     assert not found, "layer rules broken (docs/design.md, Layers):\n" + "\n".join(found)
 
 

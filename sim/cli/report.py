@@ -26,7 +26,10 @@ REPORT_DESCRIPTION = (
     "Write a self-contained HTML report of RUN_DIR (as `sim run --out RUN_DIR` wrote it): "
     "headline figures with 95% confidence intervals over replications, revenue by edition "
     "and pack, error-code rates, the lifecycle flow, the upgrade funnel, the apps with the most "
-    "errors, and the scenario and catalog. Figures are also written as PNG and tables as CSV."
+    "errors, the revenue bridge and cohorts, and the scenario and catalog. Figures are also "
+    "written as PNG, tables as CSV and all tables as report.xlsx (one sheet each). RUN_DIR may "
+    "also be a replay folder (sim replay --out): its refusals by code and by app, bills and "
+    "timeline. A run folder missing a table is refused (exit 2), naming it."
 )
 
 
@@ -51,7 +54,7 @@ def run_report(args: argparse.Namespace) -> int:
     from sim.reports.report import write_report
 
     path = write_report(args.run_dir, args.out, top=args.top)
-    print(f"wrote {path}")
+    print(f"wrote {path} and {path.with_name('report.xlsx')}")
     return EXIT_OK
 
 
@@ -61,8 +64,9 @@ COMPARE_HELP = "compare runs of one population: paired deltas with confidence in
 COMPARE_DESCRIPTION = (
     "Compare RUN_B (and more) with the baseline RUN_A: each headline figure's change with a "
     "paired 95% confidence interval (the runs share random numbers), revenue impact by "
-    "archetype and by edition, and the change in each error code's rate. Runs that do not "
-    "share a population (population, start, horizon, seed) are refused (exit 2)."
+    "archetype and by edition, the change in each error code's rate, and what changed in the "
+    "catalog. Runs that do not share a population (population, start, horizon, seed), a run "
+    "given twice, and a --label given twice are refused (exit 2)."
 )
 
 
@@ -102,9 +106,12 @@ def run_compare(args: argparse.Namespace) -> int:
 BATCH_HELP = "run every scenario of a folder, report each, and write an index page"
 BATCH_DESCRIPTION = (
     "Run every *.yaml scenario in SCENARIO_DIR (in name order) into DIR/<name>/, write each "
-    "one's report into DIR/<name>/report/, and an index page DIR/index.html linking them. A "
-    "scenario that fails is shown on the index with its error and does not stop the others; "
-    "the exit code is then 2."
+    "one's report into DIR/<name>/report/, and an index page DIR/index.html linking them. "
+    "With --baseline NAME, the index also shows every other scenario's paired changes against "
+    "that scenario (95% intervals) and what changed in its catalog. With --notebook PATH, the "
+    "notebook is executed once per scenario (papermill) and rendered to HTML beside its "
+    "report. A scenario that fails is shown on the index with its error and does not stop the "
+    "others; the exit code is then 2."
 )
 
 
@@ -135,6 +142,19 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--top", metavar="N", type=int, default=10, help="how many apps each report lists by errors"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="NAME",
+        default=None,
+        help="a scenario of the folder (file name without .yaml) to compare every other with",
+    )
+    parser.add_argument(
+        "--notebook",
+        metavar="PATH",
+        default=None,
+        help="a notebook with a 'parameters' cell to execute and render per scenario "
+        "(needs the notebooks extra)",
+    )
 
 
 def run_scenario(
@@ -156,6 +176,47 @@ def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
 
 
+def _entry(name: str, path: Path, run_dir: Path, top: int) -> Any:
+    """Report one finished run; its :class:`~sim.reports.batch.BatchEntry`."""
+    from sim.reports.batch import BatchEntry
+    from sim.reports.compare import population_key
+    from sim.reports.report import build_report, load_run, write_workbook
+    from sim.results.metrics import headline, headline_summary
+
+    run = load_run(run_dir)
+    page = build_report(run, top)
+    page.write(run_dir / "report")
+    write_workbook(page, run_dir / "report", run)
+    per_rep = headline(run)
+    return BatchEntry(
+        name,
+        str(path),
+        f"{name}/report/report.html",
+        headline_summary(run, per_rep),
+        per_rep=per_rep,
+        population=population_key(run)[0],
+        catalog=run.catalog,
+    )
+
+
+def _notebook(
+    entry: Any, notebook: Path, path: Path, run_dir: Path, reps: int | None, base: Path | None
+) -> Any:
+    """``entry`` with its notebook rendered (papermill parameters ``scenario``, ``run_dir``,
+    ``replications``, and ``baseline_dir`` when the batch has a baseline)."""
+    from dataclasses import replace
+
+    from sim.reports.notebooks import render_notebook
+
+    params: dict[str, Any] = {"scenario": str(path.resolve()), "run_dir": str(run_dir.resolve())}
+    if reps is not None:
+        params["replications"] = reps
+    if base is not None:
+        params["baseline_dir"] = str(base.resolve())
+    html = render_notebook(notebook, run_dir / "report", params, cwd=Path.cwd())
+    return replace(entry, notebook=f"{entry.name}/report/{html.name}")
+
+
 def batch(
     scenario_dir: Path,
     out: Path,
@@ -164,40 +225,59 @@ def batch(
     mode: str | None = None,
     top: int = 10,
     runner: Any = run_scenario,
+    baseline: str | None = None,
+    notebook: Path | None = None,
 ) -> list[Any]:
     """Run, report and index every scenario of ``scenario_dir``; returns the
-    :class:`sim.reports.report.BatchEntry` of each (``error`` set where it failed)."""
+    :class:`sim.reports.batch.BatchEntry` of each (``error`` set where it failed)."""
     from sim.errors import SimError
-    from sim.reports.report import BatchEntry, build_report, load_run, write_index
-    from sim.results.metrics import headline_summary
+    from sim.reports.batch import BatchEntry, write_index
 
     if not scenario_dir.is_dir():
         raise SimError(f"scenario folder {str(scenario_dir)!r} not found")
     files = sorted(p for p in scenario_dir.iterdir() if p.suffix in (".yaml", ".yml"))
     if not files:
         raise SimError(f"no *.yaml scenario in {str(scenario_dir)!r}")
+    if baseline is not None and baseline not in {p.stem for p in files}:
+        raise SimError(
+            f"--baseline {baseline!r}: no {baseline}.yaml in {str(scenario_dir)!r} (scenarios: "
+            f"{', '.join(p.stem for p in files)})"
+        )
+    if notebook is not None:
+        from sim.reports.notebooks import check_notebook
+
+        check_notebook(notebook)
+    if baseline is not None:  # the baseline first: the others' notebooks read it
+        files.sort(key=lambda p: p.stem != baseline)
+    base_dir = out / baseline if baseline is not None else None
     entries = []
     for path in files:
         name, run_dir = path.stem, out / path.stem
         try:
             runner(path, run_dir, overrides, replications, mode)
-            run = load_run(run_dir)
-            build_report(run, top).write(run_dir / "report")
-            entries.append(
-                BatchEntry(name, str(path), f"{name}/report/report.html", headline_summary(run))
-            )
+            entry = _entry(name, path, run_dir, top)
+            if notebook is not None:
+                entry = _notebook(entry, notebook, path, run_dir, replications, base_dir)
+            entries.append(entry)
             print(f"{name}: ok")
         except Exception as exc:  # noqa: BLE001 -- one failure must not stop the batch
             entries.append(BatchEntry(name, str(path), None, None, _error_text(exc)))
             print(f"{name}: FAILED: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-    write_index(entries, out, f"sim batch: {scenario_dir.name}")
+    write_index(entries, out, f"sim batch: {scenario_dir.name}", baseline)
     return entries
 
 
 def run_batch(args: argparse.Namespace) -> int:
     out = Path(args.out)
     entries = batch(
-        Path(args.scenario_dir), out, list(args.overrides), args.replications, args.mode, args.top
+        Path(args.scenario_dir),
+        out,
+        list(args.overrides),
+        args.replications,
+        args.mode,
+        args.top,
+        baseline=args.baseline,
+        notebook=Path(args.notebook) if args.notebook else None,
     )
     failed = [e for e in entries if e.error]
     print(

@@ -132,14 +132,14 @@ def png(fig: Figure, dpi: int = DPI) -> bytes:
     return buf.getvalue()
 
 
-def _figure(title: str, nrows: int = 1, size: tuple[float, float] = SIZE) -> tuple[Figure, list]:
+def new_figure(title: str, nrows: int = 1, size: tuple[float, float] = SIZE) -> tuple[Figure, list]:
     fig = Figure(figsize=size, layout="constrained")
     axes = [fig.add_subplot(nrows, 1, i + 1) for i in range(nrows)]
     fig.suptitle(title, fontsize=13, fontweight="bold")
     return fig, axes
 
 
-def _legend(ax, handles=None, labels=None, **kw) -> None:  # noqa: ANN001
+def legend(ax, handles=None, labels=None, **kw) -> None:  # noqa: ANN001
     """A legend outside the axes, on the right (never over the data)."""
     args = (handles, labels) if handles is not None else ()
     ax.legend(
@@ -153,7 +153,7 @@ def _legend(ax, handles=None, labels=None, **kw) -> None:  # noqa: ANN001
     )
 
 
-def _thousands(ax, axis: str = "y") -> None:  # noqa: ANN001
+def thousands(ax, axis: str = "y") -> None:  # noqa: ANN001
     """Tick labels with thousands separators (1,000,000 rather than 1e6)."""
     from matplotlib.ticker import FuncFormatter
 
@@ -161,21 +161,22 @@ def _thousands(ax, axis: str = "y") -> None:  # noqa: ANN001
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
-def _no_data(ax, text: str = "no data in this run") -> None:  # noqa: ANN001
+def no_data(ax, text: str = "no data in this run") -> None:  # noqa: ANN001
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666666")
     ax.plot([], [], label="(none)")
     ax.set_xticks([])
     ax.set_yticks([])
-    _legend(ax)
+    legend(ax)
 
 
-def _month_ticks(ax, months: Sequence[str]) -> None:  # noqa: ANN001
-    step = max(1, math.ceil(len(months) / 12))
+def month_ticks(ax, months: Sequence[str], per_axis: int = 12) -> None:  # noqa: ANN001
+    """At most ``per_axis`` month labels along x, rotated."""
+    step = max(1, math.ceil(len(months) / per_axis))
     ax.set_xticks(range(0, len(months), step), [months[i] for i in range(0, len(months), step)])
     ax.tick_params(axis="x", labelrotation=45)
 
 
-def _order(values: Sequence[str], preferred: Mapping[str, str]) -> list[str]:
+def order(values: Sequence[str], preferred: Mapping[str, str]) -> list[str]:
     known = [k for k in preferred if k in set(values)]
     return known + sorted({str(v) for v in values} - set(known))
 
@@ -197,12 +198,12 @@ def stacked_bars(
 ) -> Figure:
     """Bars of ``value`` per ``x`` (months, in order; ``index``: every x to show, 0 where
     missing), stacked by ``stack`` (legend labels from ``labels``, default the values)."""
-    fig, (ax,) = _figure(title) if ax is None else (ax.figure, [ax])
+    fig, (ax,) = new_figure(title) if ax is None else (ax.figure, [ax])
     if df.empty:
-        _no_data(ax)
+        no_data(ax)
     else:
         wide = df.pivot_table(index=x, columns=stack, values=value, aggfunc="sum", fill_value=0)
-        wide = wide.sort_index()[_order(list(wide.columns), colours)]
+        wide = wide.sort_index()[order(list(wide.columns), colours)]
         if len(index):
             wide = wide.reindex(list(index), fill_value=0)
         bottom = np.zeros(len(wide))
@@ -216,9 +217,11 @@ def stacked_bars(
                 color=colour(colours, col),
             )
             bottom += wide[col].to_numpy()
-        _month_ticks(ax, [str(i) for i in wide.index])
-        _legend(ax, title=legend_title or None)
-    _thousands(ax)
+        if len(bottom) and bottom.max() > 0:  # room above the tallest stack
+            ax.set_ylim(0, float(bottom.max()) * 1.06)
+        month_ticks(ax, [str(i) for i in wide.index])
+        legend(ax, title=legend_title or None)
+    thousands(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
@@ -229,7 +232,7 @@ def revenue_over_time(rev: pd.DataFrame, currency: str, months: Sequence[str] = 
     """Revenue per month stacked by edition (top) and by bill item, i.e. package and packs
     (bottom). ``rev``: month, edition, item, amount (mean per replication); ``months``: every
     month of the run."""
-    fig, (top, bottom) = _figure("Revenue per month, by edition and by item", 2, (9.0, 7.0))
+    fig, (top, bottom) = new_figure("Revenue per month, by edition and by item", 2, (9.0, 7.0))
     unit = f"revenue [{currency or 'currency'} per month]"
     stacked_bars(
         rev,
@@ -278,25 +281,63 @@ def changes_per_month(changes: pd.DataFrame, months: Sequence[str] = ()) -> Figu
     )
 
 
-def mrr_arpu(df: pd.DataFrame, currency: str) -> Figure:
-    """Per month: MRR and usage overage (top); ARPU per live app and per paying app (bottom).
-    ``df``: month, mrr, overage, arpu, arppu."""
-    fig, (top, bottom) = _figure("Monthly recurring revenue and ARPU", 2, (9.0, 6.4))
+def integer_axis(ax, axis: str = "y") -> None:  # noqa: ANN001
+    """Ticks at whole numbers only (counts of apps: never 0.5 apps)."""
+    from matplotlib.ticker import MaxNLocator
+
+    loc = MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10])
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(loc)
+    thousands(ax, axis)
+
+
+def band(ax, x, per_rep: pd.DataFrame, key: str, value: str, colour_: str) -> None:  # noqa: ANN001
+    """A 95 % interval band over replications of ``value`` per ``key`` (Student t), drawn
+    only when there are two replications or more."""
+    from sim.results.stats import summarise
+
+    if per_rep.empty or per_rep["replication"].nunique() < 2:
+        return
+    s = summarise(per_rep, by=[key], value=value).set_index(key)
+    keys = list(x)
+    ax.fill_between(
+        range(len(keys)),
+        s["ci_low"].reindex(keys).to_numpy(float),
+        s["ci_high"].reindex(keys).to_numpy(float),
+        color=colour_,
+        alpha=0.18,
+        lw=0,
+        label="95 % interval",
+    )
+
+
+def mrr_arpu(df: pd.DataFrame, currency: str, per_rep: pd.DataFrame | None = None) -> Figure:
+    """Per month: MRR and usage overage (top); ARPU per live app and per paying app
+    (bottom), each with its 95 % band over replications when ``per_rep`` (one row per
+    replication and month) has two or more. ``df``: month, mrr, overage, arpu, arppu."""
+    fig, (top, bottom) = new_figure("Monthly recurring revenue and ARPU", 2, (9.0, 6.4))
     cur = currency or "currency"
+    reps = per_rep if per_rep is not None else pd.DataFrame(columns=["replication"])
     if df.empty:
-        _no_data(top)
-        _no_data(bottom)
+        no_data(top)
+        no_data(bottom)
     else:
         x = range(len(df))
-        top.plot(x, df["mrr"], marker="o", color="#2ca02c", label="MRR")
-        top.plot(x, df["overage"], marker="s", color="#d62728", label="usage overage")
-        bottom.plot(x, df["arpu"], marker="^", color="#1f77b4", label="per live app (ARPU)")
-        bottom.plot(x, df["arppu"], marker="v", color="#6a3d9a", label="per paying app")
+        months = list(df["month"].astype(str))
+        lines = (
+            (top, "mrr", "o", "#2ca02c", "MRR"),
+            (top, "overage", "s", "#d62728", "usage overage"),
+            (bottom, "arpu", "^", "#1f77b4", "per live app (ARPU)"),
+            (bottom, "arppu", "v", "#6a3d9a", "per paying app"),
+        )
+        for ax, col, marker, c, label in lines:
+            ax.plot(x, df[col], marker=marker, ms=3, color=c, label=label)
+            if col in reps.columns:
+                band(ax, months, reps, "month", col, c)
         for ax in (top, bottom):
-            _legend(ax)
-            _month_ticks(ax, list(df["month"].astype(str)))
-    _thousands(top)
-    _thousands(bottom)
+            legend(ax)
+            month_ticks(ax, months)
+    thousands(top)
+    thousands(bottom)
     top.set_ylabel(f"amount [{cur} per month]")
     bottom.set_ylabel(f"revenue per app\n[{cur} per month]")
     for ax in (top, bottom):
@@ -306,40 +347,67 @@ def mrr_arpu(df: pd.DataFrame, currency: str) -> Figure:
     return fig
 
 
-def error_rates_over_time(rates: pd.DataFrame, top: int = 8) -> Figure:
-    """Per month, each error code's refusals per day per 1,000 DAU (top) and as a % of the
-    attempts (bottom); the ``top`` codes by refusals. ``rates``: month, error_code, reason,
-    of, errors, share, per_1000_dau."""
-    fig, (a, b) = _figure("Error-code rates per month", 2, (9.0, 7.0))
-    if rates.empty:
-        _no_data(a)
-        _no_data(b)
-    else:
-        r = rates.assign(code=rates["error_code"].astype(int).astype(str))
-        r["series"] = r["code"] + " " + r["reason"].astype(str)
-        r.loc[r["of"] == "user-days", "series"] += " (user-days)"
-        keep = r.groupby("series")["errors"].sum().nlargest(top).index
-        months = sorted(r["month"].astype(str).unique())
-        for series in keep:
-            s = r[r["series"] == series].set_index("month").reindex(months)
-            kw = {
-                "color": colour(ERROR_COLOURS, s["code"].dropna().iloc[0]),
-                "marker": "o",
-                "ms": 3,
-                "label": series,
-                "ls": "--" if series.endswith("(user-days)") else "-",
-            }
-            a.plot(range(len(months)), s["per_1000_dau"].fillna(0), **kw)
-            b.plot(range(len(months)), 100 * s["share"].fillna(0), **kw)
-        for ax in (a, b):
-            _month_ticks(ax, months)
-            _legend(ax, title="error code")
-    a.set_ylabel("refusals per day\nper 1,000 DAU")
-    b.set_ylabel("refused [% of attempts]")
-    for ax in (a, b):
+def rate_series(rates: pd.DataFrame) -> pd.DataFrame:
+    """``rates`` with ``series`` (code and reason) and ``counted`` (what it is counted in): a
+    code counted both in operations and in user-days (60020) is two series."""
+    r = rates.assign(code=rates["error_code"].astype(int).astype(str))
+    r["series"] = r["code"] + " " + r["reason"].astype(str)
+    r["counted"] = np.where(r["of"] == "user-days", "refused user-days", "refused operations")
+    return r
+
+
+def error_rates_over_time(
+    rates: pd.DataFrame,
+    per_rep: pd.DataFrame | None = None,
+    months: Sequence[str] = (),
+    columns: int = 3,
+) -> Figure:
+    """Small multiples: one panel per error code and what it is counted in, each with its own
+    y-scale, its refusals per day per 1,000 DAU per month (as a % of attempts when the run has
+    no DAU: a replay), mean and 95 % band over replications (``per_rep``). ``rates``: month,
+    error_code, reason, of, errors, share, per_1000_dau; ``months``: the report's months (the
+    warm-up left out)."""
+    r = rate_series(rates) if len(rates) else rates
+    keys = (
+        r.groupby(["series", "counted", "code"])["errors"].sum().sort_values(ascending=False)
+        if len(r)
+        else pd.Series(dtype=float)
+    )
+    n = max(len(keys), 1)
+    rows = math.ceil(n / columns)
+    cols = min(columns, n)
+    fig = Figure(figsize=(9.0, 0.6 + 2.3 * rows), layout="constrained")
+    fig.suptitle("Error-code rates per month, one scale per code", fontsize=13, fontweight="bold")
+    if not len(keys):
+        ax = fig.add_subplot(1, 1, 1)
+        no_data(ax)
         ax.set_xlabel("month")
+        ax.set_ylabel("refusals")
+        return fig
+    use_dau = r["per_1000_dau"].notna().any()
+    value, scale = ("per_1000_dau", 1.0) if use_dau else ("share", 100.0)
+    months = list(months) or sorted(r["month"].astype(str).unique())
+    reps = per_rep if per_rep is not None and len(per_rep) else None
+    if reps is not None:
+        reps = rate_series(reps)
+    for i, (series, counted, code) in enumerate(keys.index):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        c = colour(ERROR_COLOURS, code)
+        s = r[(r["series"] == series) & (r["counted"] == counted)].set_index("month")
+        y = s[value].reindex(months).fillna(0).to_numpy(float) * scale
+        ax.plot(range(len(months)), y, color=c, marker="o", ms=2.5, label="mean")
+        if reps is not None:
+            sel = reps[(reps["series"] == series) & (reps["counted"] == counted)]
+            band(ax, months, sel.assign(v=sel[value].fillna(0) * scale), "month", "v", c)
+        ax.set_title(f"{series}\n({counted})", fontsize=8.5)
+        month_ticks(ax, months, per_axis=4)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("month", fontsize=7)
+        ax.set_ylabel("per day per 1,000 DAU" if use_dau else "% of attempts", fontsize=7)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
+        if reps is not None and reps["replication"].nunique() > 1:
+            ax.legend(fontsize=6, frameon=False, loc="upper left")
     return fig
 
 
@@ -357,9 +425,9 @@ def hbars(
 ) -> Figure:
     """Horizontal bars of ``value`` per ``label`` (largest on top), coloured by ``colour_by``."""
     height = max(2.6, 0.9 + 0.32 * len(df))
-    fig, (ax,) = _figure(title, size=(9.0, height))
+    fig, (ax,) = new_figure(title, size=(9.0, height))
     if df.empty:
-        _no_data(ax)
+        no_data(ax)
     else:
         d = df.sort_values(value, kind="stable").reset_index(drop=True)
         seen: set[str] = set()
@@ -370,8 +438,9 @@ def hbars(
             )
             seen.add(key)
         ax.set_yticks(range(len(d)), d[label].astype(str))
-        _legend(ax, title=legend_title)
+        legend(ax, title=legend_title)
     ax.set_xlabel(xlabel)
+    integer_axis(ax, "x")
     ax.set_ylabel(ylabel)
     ax.grid(axis="x", alpha=0.3)
     return fig
@@ -396,22 +465,23 @@ def lifecycle_flow(flow: pd.DataFrame) -> Figure:
 def top_error_apps(top: pd.DataFrame) -> Figure:
     """The apps with the most refused group operations, stacked by error code."""
     height = max(2.6, 0.9 + 0.32 * len(top))
-    fig, (ax,) = _figure("Apps with the most refused group operations", size=(9.0, height))
+    fig, (ax,) = new_figure("Apps with the most refused group operations", size=(9.0, height))
     codes = [c for c in top.columns if c.isdigit()]
     if top.empty or not codes:
-        _no_data(ax)
+        no_data(ax)
     else:
         d = top.iloc[::-1].reset_index(drop=True)
         left = np.zeros(len(d))
-        for code in _order(codes, ERROR_COLOURS):
+        for code in order(codes, ERROR_COLOURS):
             ax.barh(
                 range(len(d)), d[code], left=left, color=colour(ERROR_COLOURS, code), label=code
             )
             left += d[code].to_numpy(float)
         labels = d["app"].astype(str) + " (" + d["archetype"].astype(str) + ")"
         ax.set_yticks(range(len(d)), labels)
-        _legend(ax, title="error code")
+        legend(ax, title="error code")
     ax.set_xlabel("refused group operations (mean per replication)")
+    integer_axis(ax, "x")
     ax.set_ylabel("app (archetype)")
     ax.grid(axis="x", alpha=0.3)
     return fig
@@ -419,10 +489,10 @@ def top_error_apps(top: pd.DataFrame) -> Figure:
 
 def days_to_upgrade(funnel: pd.DataFrame) -> Figure:
     """Histogram of the days from an app's first limit error to its upgrade, by action."""
-    fig, (ax,) = _figure("Upgrade funnel: days from first limit error to upgrade")
+    fig, (ax,) = new_figure("Upgrade funnel: days from first limit error to upgrade")
     d = funnel.dropna(subset=["days_to_upgrade"]) if len(funnel) else funnel
     if d.empty:
-        _no_data(ax, "no app upgraded after a limit error")
+        no_data(ax, "no app upgraded after a limit error")
     else:
         top = max(float(d["days_to_upgrade"].max()), 1.0)
         bins = np.linspace(0, top + 1, min(30, int(top) + 2))
@@ -434,18 +504,19 @@ def days_to_upgrade(funnel: pd.DataFrame) -> Figure:
             label=[k for k, _ in groups],
             color=[colour(KIND_COLOURS, k) for k, _ in groups],
         )
-        _legend(ax, title="action")
+        legend(ax, title="action")
     ax.set_xlabel("days from the first limit error to the upgrade")
     ax.set_ylabel("apps (all replications)")
+    integer_axis(ax)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
 
 def grandfathered(by_day: pd.DataFrame) -> Figure:
     """Apps holding more groups than their current cap allows (R12), per day."""
-    fig, (ax,) = _figure("Grandfathered excess: apps above their current group caps")
+    fig, (ax,) = new_figure("Grandfathered excess: apps above their current group caps")
     if by_day.empty:
-        _no_data(ax, "no app above a cap in this run")
+        no_data(ax, "no app above a cap in this run")
     else:
         ax.plot(
             by_day["date"],
@@ -459,49 +530,13 @@ def grandfathered(by_day: pd.DataFrame) -> Figure:
             color="#ff7f0e",
             label="above the live-group cap",
         )
-        _legend(ax, title="apps")
+        legend(ax, title="apps")
         ax.tick_params(axis="x", labelrotation=45)
     ax.set_xlabel("day")
     ax.set_ylabel("apps (mean per replication)")
+    integer_axis(ax)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    return fig
-
-
-# -- comparisons ----------------------------------------------------------------------------------
-
-
-def delta_forest(deltas: pd.DataFrame, title: str, ylabel: str = "metric") -> Figure:
-    """Each metric's change against the baseline, in % of the baseline, with its paired 95 %
-    interval; one colour per compared run. ``deltas``: label, run, pct, pct_low, pct_high."""
-    d = deltas.dropna(subset=["pct"]) if len(deltas) else deltas
-    labels = list(dict.fromkeys(d["label"])) if len(d) else []
-    runs = list(dict.fromkeys(d["run"])) if len(d) else []
-    fig, (ax,) = _figure(title, size=(9.0, max(2.6, 1.0 + 0.34 * len(labels) * max(len(runs), 1))))
-    if d.empty:
-        _no_data(ax, "no metric with a non-zero baseline")
-    else:
-        step = 0.8 / max(len(runs), 1)
-        for k, run in enumerate(runs):
-            s = d[d["run"] == run].set_index("label").reindex(labels)
-            y = np.arange(len(labels))[::-1] - (k - (len(runs) - 1) / 2) * step  # first on top
-            err = np.vstack([s["pct"] - s["pct_low"], s["pct_high"] - s["pct"]])
-            err = np.nan_to_num(err, nan=0.0)
-            ax.errorbar(
-                s["pct"],
-                y,
-                xerr=err,
-                fmt="o",
-                capsize=3,
-                label=str(run),
-                color=RUN_COLOURS[(k + 1) % len(RUN_COLOURS)],
-            )
-        ax.axvline(0, color="#444444", lw=1)
-        ax.set_yticks(np.arange(len(labels))[::-1], labels)
-        _legend(ax, title="run against the baseline")
-    ax.set_xlabel("change [% of the baseline mean], 95 % paired interval")
-    ax.set_ylabel(ylabel)
-    ax.grid(axis="x", alpha=0.3)
     return fig
 
 
@@ -518,9 +553,9 @@ def grouped_bars(
 ) -> Figure:
     """Bars of ``value`` per ``group``, one bar per run side by side (run colours fixed by
     position: the baseline first)."""
-    fig, (ax,) = _figure(title)
+    fig, (ax,) = new_figure(title)
     if df.empty:
-        _no_data(ax)
+        no_data(ax)
     else:
         groups = list(dict.fromkeys(df[group].astype(str)))
         width = 0.8 / max(len(runs), 1)
@@ -531,8 +566,8 @@ def grouped_bars(
             ax.bar(x, vals, width=width, label=str(name), color=RUN_COLOURS[k % len(RUN_COLOURS)])
         ax.set_xticks(range(len(groups)), groups)
         ax.tick_params(axis="x", labelrotation=30)
-        _legend(ax, title="run")
-    _thousands(ax)
+        legend(ax, title="run")
+    thousands(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)

@@ -21,8 +21,9 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import SimError
-from sim.reports import charts
-from sim.reports.report import Page, _e, _provenance, fmt, html_table, load_run, scenario_name
+from sim.reports import deltacharts
+from sim.reports.html import Page, esc, fmt, html_table, provenance, scenario_name
+from sim.reports.load import load_run
 from sim.results import metrics
 from sim.results.stats import paired_deltas
 
@@ -138,8 +139,15 @@ def compare_runs(runs: Sequence[metrics.Run], names: Sequence[str]) -> dict[str,
             _complete(f, reps, keys, "value", [a["rates"], b["rates"]])
             for f in (a["rates"], b["rates"])
         )
-        out["error_rate_deltas"].append(paired_deltas(fa, fb, by=keys).assign(run=name))
+        e = paired_deltas(fa, fb, by=keys).assign(run=name)
+        out["error_rate_deltas"].append(e)
     tables = {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
+    e = tables["error_rate_deltas"]
+    e["label"] = [
+        metrics.rate_label(int(c), str(r), str(o))
+        for c, r, o in zip(e["error_code"], e["reason"], e["of"], strict=True)
+    ]
+    e["unit"] = "per day per 1,000 DAU"
     for k, df in tables.items():
         tables[k] = df[["run", *[c for c in df.columns if c != "run"]]]
     return tables
@@ -178,39 +186,59 @@ def delta_display(df: pd.DataFrame, units: Sequence[str] | str = "") -> pd.DataF
     return out
 
 
-def build_compare(runs: Sequence[metrics.Run], names: Sequence[str]) -> Page:
-    """The comparison page (nothing written yet)."""
-    t = compare_runs(runs, names)
-    cur = runs[0].currency or "currency"
+def catalog_changes(base: metrics.Run, run: metrics.Run) -> list[str]:
+    """What changed in ``run``'s catalog against the baseline's (``Pro price 449.99 →
+    399.99``), one line per change; one line saying why when a catalog is not known."""
+    from sim.core.catalog_diff import diff_catalogs, format_diff
+
+    if base.catalog is None or run.catalog is None:
+        return ["(the catalog of a run is not known: no catalog diff)"]
+    return format_diff(diff_catalogs(base.catalog, run.catalog)) or ["(the same catalog)"]
+
+
+def _intro(page: Page, runs: Sequence[metrics.Run], names: Sequence[str]) -> None:
     labels = [scenario_name(r) for r in runs]
-    page = Page(f"sim compare: {' vs '.join(labels)}")
     key, stated = population_key(runs[0])
     how = (
         "stated in summary.json" if stated else "inferred from the runs (summary.json states none)"
     )
     reps = sorted(set.intersection(*(set(r.replications) for r in runs)))
     page.add(
-        f"<h1>Comparison: {' vs '.join(_e(x) for x in labels)}</h1>",
-        f'<p class="note">Baseline: <b>{_e(names[0])}</b>. Runs share one population ({_e(how)}: '
-        f"{_e(', '.join(f'{k} {v}' for k, v in key.items()))}); each change is taken per "
+        f"<h1>Comparison: {' vs '.join(esc(x) for x in labels)}</h1>",
+        f'<p class="note">Baseline: <b>{esc(names[0])}</b>. Runs share one population ({esc(how)}: '
+        f"{esc(', '.join(f'{k} {v}' for k, v in key.items()))}); each change is taken per "
         f"replication ({len(reps)} paired), then its mean gets a 95 % Student-t interval. "
         "A change whose interval excludes 0 is the what-if's effect, not the draw's.</p>",
-        "<h2>Headline figures</h2>",
+        "<h2>What changed in the catalog</h2>",
     )
+    rows = [
+        {"run": n, "change": line}
+        for run, n in zip(runs[1:], names[1:], strict=True)
+        for line in catalog_changes(runs[0], run)
+    ]
+    page.table("catalog_diff", pd.DataFrame(rows, columns=["run", "change"]), limit=200)
+
+
+RIGHT = ["mean_a", "mean_b", "delta", "ci", "pct", "pct_ci"]
+
+
+def _headline(page: Page, t: dict[str, pd.DataFrame]) -> None:
+    page.add("<h2>Headline figures</h2>")
     h = t["headline_deltas"]
     main = h[~h["metric"].str.startswith("rate_")]
     page.figure(
         "headline_deltas",
-        charts.delta_forest(
-            main.assign(label=main["label"]), "Change of each headline figure against the baseline"
-        ),
-        "Points: mean change in % of the baseline mean; bars: 95 % paired interval.",
+        deltacharts.delta_panels(main, "Change of each headline figure against the baseline"),
+        "Each figure on its own scale: mean paired change (the run minus the baseline) with its "
+        "95 % interval, clipped to what is possible; beside it, the change with its unit and "
+        "in % of the baseline.",
     )
     cols = {"run": "run", "label": "figure", "unit": "unit", **DELTA_COLUMNS}
     page.table("headline_deltas", h, limit=0)
-    right = ["mean_a", "mean_b", "delta", "ci", "pct", "pct_ci"]
-    page.add(html_table(delta_display(h, list(h["unit"])), cols, limit=200, right=right))
+    page.add(html_table(delta_display(h, list(h["unit"])), cols, limit=200, right=RIGHT))
 
+
+def _revenue(page: Page, t: dict[str, pd.DataFrame], names: Sequence[str], cur: str) -> None:
     for key in ("archetype", "edition"):
         df = t[f"revenue_by_{key}"]
         page.add(f"<h2>Revenue impact by {key}</h2>")
@@ -228,7 +256,7 @@ def build_compare(runs: Sequence[metrics.Run], names: Sequence[str]) -> Page:
         )
         page.figure(
             f"revenue_by_{key}",
-            charts.grouped_bars(
+            deltacharts.grouped_bars(
                 side,
                 key,
                 "run",
@@ -243,39 +271,61 @@ def build_compare(runs: Sequence[metrics.Run], names: Sequence[str]) -> Page:
         page.table(f"revenue_by_{key}", df, limit=0)
         page.add(
             html_table(
-                delta_display(df, cur), {"run": "run", key: key, **DELTA_COLUMNS}, right=right
+                delta_display(df, cur), {"run": "run", key: key, **DELTA_COLUMNS}, right=RIGHT
             )
         )
 
+
+def _errors(page: Page, t: dict[str, pd.DataFrame]) -> None:
     page.add("<h2>Error-code rates</h2>")
     e = t["error_rate_deltas"]
-    e = e.assign(label=e["error_code"].astype(str) + " " + e["reason"].astype(str))
     page.figure(
         "error_rate_deltas",
-        charts.delta_forest(
-            e, "Change of each error code's rate against the baseline", "error code"
-        ),
-        "Refusals per day per 1,000 DAU; change in % of the baseline rate.",
+        deltacharts.delta_panels(e, "Change of each error code's rate against the baseline"),
+        "Refusals per day per 1,000 DAU, each code and what it is counted in on its own scale; "
+        "the change with its 95 % paired interval (clipped: a rate cannot fall below 0).",
     )
-    page.table("error_rate_deltas", t["error_rate_deltas"], limit=0)
-    page.add(
-        html_table(
-            delta_display(e),
-            {
-                "run": "run",
-                "error_code": "code",
-                "reason": "reason",
-                "of": "counted in",
-                **DELTA_COLUMNS,
-            },
-            limit=200,
-            right=right,
-        )
-    )
+    page.table("error_rate_deltas", e, limit=0)
+    cols = {
+        "run": "run",
+        "error_code": "code",
+        "reason": "reason",
+        "of": "counted in",
+        **DELTA_COLUMNS,
+    }
+    page.add(html_table(delta_display(e, list(e["unit"])), cols, limit=200, right=RIGHT))
+
+
+def build_compare(runs: Sequence[metrics.Run], names: Sequence[str]) -> Page:
+    """The comparison page (nothing written yet)."""
+    t = compare_runs(runs, names)
+    cur = runs[0].currency or "currency"
+    page = Page(f"sim compare: {' vs '.join(scenario_name(r) for r in runs)}")
+    _intro(page, runs, names)
+    _headline(page, t)
+    _revenue(page, t, names, cur)
+    _errors(page, t)
     page.add("<h2>The runs</h2>")
     for run, name in zip(runs, names, strict=True):
-        page.add(f"<h3>{_e(name)}</h3>", _provenance(run))
+        page.add(f"<h3>{esc(name)}</h3>", provenance(run))
     return page
+
+
+def check_distinct(run_dirs: Sequence[Any], labels: Sequence[str] | None) -> None:
+    """A :class:`SimError` if a run directory is given twice (a run compared with itself has
+    no change to show) or a ``--label`` is given twice."""
+    seen: dict[Path, Any] = {}
+    for d in run_dirs:
+        key = Path(d).resolve()
+        if key in seen:
+            raise SimError(
+                f"run directory {str(d)!r} is given twice (as {str(seen[key])!r} too): a run "
+                "compared with itself has no change to show; give two different runs"
+            )
+        seen[key] = d
+    dup = sorted({x for x in labels or () if list(labels or ()).count(x) > 1})
+    if dup:
+        raise SimError(f"--label {dup[0]!r} is given more than once: each run needs its own label")
 
 
 def write_compare(
@@ -287,10 +337,13 @@ def write_compare(
     figures and tables into ``out_dir`` (default ``<first run>/compare``)."""
     if len(run_dirs) < 2:
         raise SimError("compare needs at least two run directories (the first is the baseline)")
+    check_distinct(run_dirs, labels)
+    if labels and len(labels) != len(run_dirs):
+        raise SimError(
+            f"--label given {len(labels)} time(s) for {len(run_dirs)} runs; give one per run"
+        )
     runs = [load_run(d) for d in run_dirs]
     names = list(labels) if labels else _names(runs, run_dirs)
-    if len(names) != len(runs):
-        raise SimError(f"--label given {len(names)} time(s) for {len(runs)} runs; give one per run")
     out = Path(out_dir) if out_dir is not None else Path(run_dirs[0]) / "compare"
     return build_compare(runs, names).write(out, "compare.html")
 
@@ -299,4 +352,6 @@ def _names(runs: Sequence[metrics.Run], dirs: Sequence[Any]) -> list[str]:
     names = [scenario_name(r) for r in runs]
     if len(set(names)) < len(names):  # the same scenario twice: tell them apart by directory
         names = [f"{n} ({Path(d).name})" for n, d in zip(names, dirs, strict=True)]
+    if len(set(names)) < len(names):  # and by path, when the directories share a name
+        names = [f"{n} ({d})" for n, d in zip(names, dirs, strict=True)]
     return names

@@ -25,40 +25,65 @@ Conventions, stated once:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from sim.core.vocab import LIMIT_CODES as VOCAB_LIMIT_CODES
-from sim.core.vocab import STATES as VOCAB_STATES
-from sim.results.prepare import ACTIVITY, CODE_REASONS, PACK_COLUMNS, Run, month_of
+from sim.results.lifecycle import (  # re-exported: sim.metrics is the public API
+    BRIDGE_STEPS as BRIDGE_STEPS,
+)
+from sim.results.lifecycle import (
+    CHANGE_KINDS as CHANGE_KINDS,
+)
+from sim.results.lifecycle import (
+    EDITION_RANK as EDITION_RANK,
+)
+from sim.results.lifecycle import (
+    STATES as STATES,
+)
+from sim.results.lifecycle import (
+    UPGRADE_KINDS as UPGRADE_KINDS,
+)
+from sim.results.lifecycle import (
+    changes_by_month as changes_by_month,
+)
+from sim.results.lifecycle import (
+    cohorts as cohorts,
+)
+from sim.results.lifecycle import (
+    funnel_summary as funnel_summary,
+)
+from sim.results.lifecycle import (
+    grandfathered_by_day as grandfathered_by_day,
+)
+from sim.results.lifecycle import (
+    grandfathered_excess as grandfathered_excess,
+)
+from sim.results.lifecycle import (
+    initial_states as initial_states,
+)
+from sim.results.lifecycle import (
+    lifecycle_flow as lifecycle_flow,
+)
+from sim.results.lifecycle import (
+    mrr_bridge as mrr_bridge,
+)
+from sim.results.lifecycle import (
+    recurring as recurring,
+)
+from sim.results.lifecycle import (
+    transitions as transitions,
+)
+from sim.results.lifecycle import (
+    upgrade_funnel as upgrade_funnel,
+)
+from sim.results.prepare import ACTIVITY, CODE_REASONS, Run
+from sim.results.prepare import LIMIT_CODES as LIMIT_CODES
 from sim.results.prepare import caps_from_catalog as caps_from_catalog  # re-exported
 from sim.results.prepare import group_op_counts as group_op_counts  # re-exported
 from sim.results.prepare import prepare as prepare  # re-exported
 from sim.results.stats import per_replication_mean, summarise
-
-LIMIT_CODES = VOCAB_LIMIT_CODES
-"""The codes of an edition's limits (R13): what the upgrade funnel starts from."""
-
-STATES = VOCAB_STATES
-EDITION_RANK = {"IM": 0, "Trial": 0, "Pro": 1, "Ultimate": 2}
-UPGRADE_KINDS = ("upgrade", "pack_up")
-CHANGE_KINDS = (
-    "upgrade",
-    "pack_up",
-    "downgrade",
-    "pack_down",
-    "pack_change",
-    "lapse",
-    "renewal",
-    "deactivation",
-    "other",
-)
-"""Every kind of change :func:`transitions` tells apart."""
-"""Transition kinds that count as the funnel's 'upgrade' (an edition up, or a pack raised)."""
-
 
 # -- error codes and refusals -----------------------------------------------------------------
 
@@ -79,7 +104,7 @@ def error_rates(run: Run, by: Sequence[str] = (), per_replication: bool = True) 
     ``per_replication=False``: counts are means per replication.
     """
     by = list(by)
-    c = run.op_totals if run.op_totals is not None else run.group_counts
+    c = run.op_totals
     keys = (["replication"] if per_replication else []) + by
     cols = [*keys, "error_code", "reason", "of", "errors", "attempts", "share", "per_1000_dau"]
     if c.empty:
@@ -92,7 +117,7 @@ def error_rates(run: Run, by: Sequence[str] = (), per_replication: bool = True) 
     out = err.groupby([*keys, "error_code", "reason", "of"], dropna=False)["n"].sum()
     out = out.rename("errors").reset_index()
     dau_keys = [k for k in keys if k in ("replication", "month", "edition")]
-    u = run.dau_totals if run.dau_totals is not None else run.usage
+    u = run.dau_totals
     u = u.assign(demand=u["dau"] + u.get("dau_refused", 0))
     ops = _sum_by(c[~act], keys, "n", "ops")
     dem = (
@@ -135,23 +160,20 @@ def top_error_apps(run: Run, n: int = 10) -> pd.DataFrame:
     """The ``n`` apps with the most refused group operations (means per replication): app,
     archetype, errors, attempts, share, refused_user_days (DAU refused, op ``activity``), and
     one column per error code of a group operation (its refusals)."""
-    c = run.group_counts
+    c = run.app_errors
     cols = ["app", "archetype", "errors", "attempts", "share", "refused_user_days"]
     if c.empty:
         return pd.DataFrame(columns=cols)
     div = len(run.replications)
-    act = c["op"] == ACTIVITY
+    c = c.astype({"app": object})
+    act = c["activity"].astype(bool)
     ops = c[~act]
     att = ops.groupby("app")["n"].sum() / div
     days = c[act & (c["error_code"] != 0)].groupby("app")["n"].sum() / div
     err = ops[ops["error_code"] != 0]
     if err.empty:
         return pd.DataFrame(columns=cols)
-    err = (
-        err.pivot_table(index="app", columns="error_code", values="n", aggfunc="sum", fill_value=0)
-        / div
-    )
-    total = err.sum(axis=1).rename("errors")
+    total = (err.groupby("app")["n"].sum() / div).rename("errors")
     top = total.sort_values(ascending=False, kind="stable").head(n).index
     out = pd.DataFrame(
         {
@@ -163,7 +185,9 @@ def top_error_apps(run: Run, n: int = 10) -> pd.DataFrame:
     )
     out["share"] = out["errors"] / out["attempts"]
     out["refused_user_days"] = days.reindex(top, fill_value=0).to_numpy()
-    codes = err.loc[top, err.loc[top].sum() > 0]
+    e = err[err["app"].isin(top)]
+    codes = e.pivot_table(index="app", columns="error_code", values="n", aggfunc="sum")
+    codes = (codes.reindex(top).fillna(0) / div).loc[:, lambda d: d.sum() > 0]
     codes.columns = [str(int(k)) for k in codes.columns]
     return pd.concat([out, codes.reset_index(drop=True)], axis=1)
 
@@ -177,6 +201,7 @@ def revenue(run: Run, by: Sequence[str] = ("month",), per_replication: bool = Tr
     ``month`` is the only key."""
     keys = (["replication"] if per_replication else []) + list(by)
     b = run.bills
+    b = b[b["month"].isin(list(run.months))] if run.months and len(b) else b
     div = 1 if per_replication else len(run.replications)
     out = (
         b.groupby(keys, as_index=False, dropna=False)["amount"].sum()
@@ -224,16 +249,7 @@ def mrr_arpu(run: Run) -> pd.DataFrame:
     grid = pd.DataFrame(
         [(r, m) for r in run.replications for m in run.months], columns=["replication", "month"]
     )
-    rec = b[b["kind"] == "postpaid"][["replication", "app", "month", "amount"]]
-    pre = b[b["kind"] == "prepaid"]
-    if len(pre):
-        q = pd.to_numeric(pre["quantity"]).fillna(1).clip(lower=1).astype(int)
-        rep = pre.loc[pre.index.repeat(q)].copy()
-        k = rep.groupby(level=0).cumcount().to_numpy()
-        per = pd.PeriodIndex(rep["month"], freq="M") + k
-        rep["month"] = per.strftime("%Y-%m")
-        rep["amount"] = rep["amount"] / np.repeat(q.to_numpy(), q.to_numpy())
-        rec = pd.concat([rec, rep[["replication", "app", "month", "amount"]]])
+    rec = recurring(run)
     keys = ["replication", "month"]
     mrr = rec.groupby(keys)["amount"].sum().rename("mrr")
     paying = rec[rec["amount"] > 0].groupby(keys)["app"].nunique().rename("paying_apps")
@@ -250,257 +266,6 @@ def mrr_arpu(run: Run) -> pd.DataFrame:
     out["arpu"] = (out["mrr"] + out["overage"]) / out["live_apps"].where(out["live_apps"] > 0)
     out["arppu"] = (out["mrr"] + out["overage"]) / out["paying_apps"].where(out["paying_apps"] > 0)
     return out
-
-
-# -- lifecycle ----------------------------------------------------------------------------------
-
-
-def _kinds(prev: pd.DataFrame, cur: pd.DataFrame) -> np.ndarray:
-    """The kind of each change ``prev`` row → ``cur`` row (see :func:`transitions`)."""
-    ps, cs = prev["state"].to_numpy(object), cur["state"].to_numpy(object)
-    pr = prev["edition"].map(EDITION_RANK).fillna(0).to_numpy()
-    cr = cur["edition"].map(EDITION_RANK).fillna(0).to_numpy()
-    up = np.zeros(len(cs), bool)
-    down = np.zeros(len(cs), bool)
-    for pack in PACK_COLUMNS:
-        if pack in cur.columns:
-            a = pd.to_numeric(prev[pack], errors="coerce").to_numpy(float)
-            b = pd.to_numeric(cur[pack], errors="coerce").to_numpy(float)
-            up |= b > a
-            down |= b < a
-    paid = np.array([str(s).endswith(("-prepaid", "-postpaid")) for s in cs], bool)
-    conditions = [
-        cs == "Deactivated",
-        (ps == "IM") & (cs == "Trial"),
-        cs == "Trial-lapsed",
-        cr > pr,
-        cr < pr,
-        (ps != cs) & paid,
-        ps != cs,
-        up & ~down,
-        down & ~up,
-        up & down,
-        cs == "Trial-prepaid",
-    ]
-    choices = [
-        "deactivation",
-        "downgrade",
-        "lapse",
-        "upgrade",
-        "downgrade",
-        "upgrade",
-        "other",
-        "pack_up",
-        "pack_down",
-        "pack_change",
-        "renewal",
-    ]
-    return np.select(conditions, choices, "other").astype(object)
-
-
-def transitions(run: Run) -> pd.DataFrame:
-    """Every change of an app's state or packs: replication, app, archetype, time, date,
-    month, from_state, to_state, from_edition, to_edition, kind (``upgrade``, ``downgrade``,
-    ``pack_up``, ``pack_down``, ``pack_change``, ``lapse``, ``renewal``, ``deactivation``,
-    ``other``); only changes within the run's months (the engine also dates a prepaid
-    package's lapse after the horizon)."""
-    tl = run.timeline
-    cols = [
-        "replication",
-        "app",
-        "archetype",
-        "time",
-        "date",
-        "month",
-        "from_state",
-        "to_state",
-        "from_edition",
-        "to_edition",
-        "kind",
-    ]
-    if tl.empty:
-        return pd.DataFrame(columns=cols)
-    same = (tl["app"] == tl["app"].shift()) & (tl["replication"] == tl["replication"].shift())
-    idx = np.flatnonzero(same.to_numpy())
-    prev, cur = tl.iloc[idx - 1], tl.iloc[idx]
-    kinds = _kinds(prev, cur)
-    out = pd.DataFrame(
-        {
-            "replication": cur["replication"].to_numpy(),
-            "app": cur["app"].to_numpy(),
-            "archetype": cur["app"].map(run.archetypes).astype(object).fillna("unknown").to_numpy(),
-            "time": cur["start"].to_numpy(),
-            "from_state": prev["state"].to_numpy(),
-            "to_state": cur["state"].to_numpy(),
-            "from_edition": prev["edition"].to_numpy(),
-            "to_edition": cur["edition"].to_numpy(),
-            "kind": kinds,
-        }
-    )
-    out["date"] = out["time"].dt.floor("D")
-    out["month"] = month_of(out["time"]) if len(out) else pd.Series(dtype=object)
-    if run.months:  # a prepaid package lapsing after the horizon is not a change in the run
-        out = out[out["month"].isin(run.months)].reset_index(drop=True)
-    return out[cols]
-
-
-def lifecycle_flow(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Apps that went from one state to another (each app once per pair; packs-only changes
-    left out), mean per replication: from_state, to_state, kind, apps."""
-    t = transitions(run) if trans is None else trans
-    t = t[t["from_state"] != t["to_state"]]
-    keys = ["replication", "from_state", "to_state", "kind"]
-    per = t.groupby(keys, as_index=False)["app"].nunique().rename(columns={"app": "apps"})
-    out = per_replication_mean(per, keys[1:], ["apps"], len(run.replications))
-    return out.sort_values("apps", ascending=False, ignore_index=True)
-
-
-def initial_states(run: Run) -> pd.DataFrame:
-    """Apps by the state of their first interval, mean per replication: state, apps."""
-    tl = run.timeline
-    if tl.empty:
-        return pd.DataFrame(columns=["state", "apps"])
-    first = tl.drop_duplicates(["replication", "app"])
-    per = (
-        first.groupby(["replication", "state"], as_index=False)
-        .size()
-        .rename(columns={"size": "apps"})
-    )
-    return per_replication_mean(per, ["state"], ["apps"], len(run.replications))
-
-
-def changes_by_month(
-    run: Run, kinds: Sequence[str], trans: pd.DataFrame | None = None, per_replication: bool = False
-) -> pd.DataFrame:
-    """Transitions of the given ``kinds`` per month, from_state, to_state and kind: ``apps``
-    (distinct) and ``changes``; downgrades are ``("downgrade", "pack_down")``, deactivations
-    ``("deactivation",)``. Means per replication unless ``per_replication``."""
-    t = transitions(run) if trans is None else trans
-    t = t[t["kind"].isin(list(kinds))]
-    keys = ["replication", "month", "from_state", "to_state", "kind"]
-    per = t.groupby(keys, as_index=False).agg(apps=("app", "nunique"), changes=("app", "size"))
-    if per_replication:
-        return per
-    return per_replication_mean(per, keys[1:], ["apps", "changes"], len(run.replications))
-
-
-def upgrade_funnel(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per replication and app that met a limit error (R13, :data:`LIMIT_CODES`): the date and
-    code of its first, and its first upgrade (edition up, prepaid bought, or pack raised) on a
-    later day: upgrade_date, action, to_state, days_to_upgrade (NaN if it never upgraded)."""
-    c = run.group_counts
-    cols = [
-        "replication",
-        "app",
-        "archetype",
-        "first_limit_date",
-        "first_limit_code",
-        "upgrade_date",
-        "action",
-        "to_state",
-        "days_to_upgrade",
-    ]
-    lim = c[c["error_code"].isin(list(LIMIT_CODES))] if len(c) else c
-    if lim.empty:
-        return pd.DataFrame(columns=cols)
-    first = lim.sort_values(["date", "error_code"]).drop_duplicates(["replication", "app"])
-    first = first[["replication", "app", "date", "error_code"]].rename(
-        columns={"date": "first_limit_date", "error_code": "first_limit_code"}
-    )
-    t = transitions(run) if trans is None else trans
-    up = t[t["kind"].isin(UPGRADE_KINDS)][["replication", "app", "date", "kind", "to_state"]]
-    m = first.astype({"app": object}).merge(
-        up.astype({"app": object}), on=["replication", "app"], how="left"
-    )
-    m = m[m["date"].isna() | (m["date"] > m["first_limit_date"])]
-    m = m.sort_values("date").drop_duplicates(["replication", "app"])
-    out = first.merge(
-        m, on=["replication", "app", "first_limit_date", "first_limit_code"], how="left"
-    )
-    out = out.rename(columns={"date": "upgrade_date", "kind": "action"})
-    out["days_to_upgrade"] = (out["upgrade_date"] - out["first_limit_date"]).dt.days
-    out["archetype"] = out["app"].map(run.archetypes).astype(object).fillna("unknown")
-    return out.sort_values(["replication", "app"], ignore_index=True)[cols]
-
-
-def funnel_summary(run: Run, funnel: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The funnel in stages, mean per replication: stage, apps, share of all apps."""
-    f = upgrade_funnel(run) if funnel is None else funnel
-    n = len(run.replications)
-    total = (
-        run.timeline.groupby("replication")["app"].nunique().sum() / n if len(run.timeline) else 0.0
-    )
-    days = f["days_to_upgrade"]
-    stages = [
-        ("all apps", total),
-        ("met a limit error", len(f) / n),
-        ("upgraded after it", days.notna().sum() / n),
-        ("... within 7 days", (days <= 7).sum() / n),
-        ("... within 30 days", (days <= 30).sum() / n),
-    ]
-    out = pd.DataFrame(stages, columns=["stage", "apps"])
-    out["share"] = out["apps"] / total if total else math.nan
-    return out
-
-
-def grandfathered_excess(run: Run) -> pd.DataFrame:
-    """Per replication, app and day with groups above the app's current cap (R12: what exists
-    is never removed): non-live groups (``groups - live_groups``; both are daily peaks, so this
-    is close, not exact) above the edition's ``nonlive_groups``, and live groups above
-    ``live_groups`` (no cap with ``live_unlimited``). Needs ``run.caps``; empty without."""
-    u, caps = run.usage, run.caps
-    cols = [
-        "replication",
-        "app",
-        "date",
-        "month",
-        "edition",
-        "nonlive_groups",
-        "nonlive_cap",
-        "excess_groups",
-        "live_groups",
-        "live_cap",
-        "excess_live_groups",
-    ]
-    if not caps or u.empty or "groups" not in u.columns:
-        return pd.DataFrame(columns=cols)
-    u = u[u["edition"].isin(list(caps))].copy()
-    live = pd.to_numeric(u.get("live_groups", 0)).fillna(0) if "live_groups" in u else 0
-    u["live_groups"] = live
-    u["nonlive_groups"] = pd.to_numeric(u["groups"]).fillna(0) - live
-    cap = {
-        k: pd.Series(
-            {e: (c.get(k) if c.get(k) is not None else np.inf) for e, c in caps.items()},
-            dtype=float,
-        )
-        for k in ("nonlive_groups", "live_groups")
-    }
-    u["nonlive_cap"] = u["edition"].map(cap["nonlive_groups"]).astype(float)
-    unl = u["live_unlimited"].fillna(False).astype(bool) if "live_unlimited" in u else False
-    u["live_cap"] = u["edition"].map(cap["live_groups"]).astype(float).where(~unl, np.inf)
-    u["excess_groups"] = (u["nonlive_groups"] - u["nonlive_cap"]).clip(lower=0)
-    u["excess_live_groups"] = (u["live_groups"] - u["live_cap"]).clip(lower=0)
-    hit = u[(u["excess_groups"] > 0) | (u["excess_live_groups"] > 0)]
-    return hit.sort_values(["replication", "app", "date"], ignore_index=True)[cols]
-
-
-def grandfathered_by_day(run: Run, excess: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per day, mean per replication: apps above their group cap and their excess groups,
-    apps above their live-group cap and their excess live groups."""
-    e = grandfathered_excess(run) if excess is None else excess
-    e = e.assign(
-        over_groups=(e["excess_groups"] > 0).astype(int),
-        over_live=(e["excess_live_groups"] > 0).astype(int),
-    )
-    per = e.groupby(["replication", "date"], as_index=False)[
-        ["over_groups", "excess_groups", "over_live", "excess_live_groups"]
-    ].sum()
-    out = per_replication_mean(per, ["date"], list(per.columns[2:]), len(run.replications))
-    days = pd.DataFrame({"date": np.sort(run.usage["date"].dropna().unique())})
-    out = days.merge(out, on="date", how="left").fillna(0) if len(out) else out
-    return out.rename(
-        columns={"over_groups": "apps_over_group_cap", "over_live": "apps_over_live_cap"}
-    )
 
 
 # -- headline figures -----------------------------------------------------------------------------
@@ -531,32 +296,24 @@ HEADLINES: dict[str, tuple[str, str]] = {
 ``rate_<code>`` per error code met (errors per day per 1,000 DAU)."""
 
 
-def headline(
-    run: Run, trans: pd.DataFrame | None = None, excess: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """The headline figures per replication: replication, metric, label, unit, value
-    (``trans``, ``excess``: :func:`transitions` and :func:`grandfathered_excess`, if known)."""
-    reps = list(run.replications)
-    vals: dict[str, pd.Series] = {}
+def _money_figures(run: Run) -> dict[str, pd.Series]:
     mrr = mrr_arpu(run)
     last = mrr[mrr["month"] == run.months[-1]].set_index("replication") if run.months else mrr
     per = mrr.groupby("replication")
-    vals["revenue_total"] = revenue(run, by=["item"]).groupby("replication")["amount"].sum()
-    vals["mrr_last"] = last.get("mrr", pd.Series(dtype=float))
-    vals["mrr_mean"] = per["mrr"].mean()
-    vals["arpu_last"] = last.get("arpu", pd.Series(dtype=float))
-    vals["overage_total"] = per["overage"].sum()
-    vals["paying_apps_last"] = last.get("paying_apps", pd.Series(dtype=float))
-    tl = run.timeline
-    vals["apps"] = tl.groupby("replication")["app"].nunique() if len(tl) else pd.Series()
-    t = transitions(run) if trans is None else trans
-    for name, kinds in (
-        ("upgrades", ["upgrade"]),
-        ("downgrades", ["downgrade"]),
-        ("deactivations", ["deactivation"]),
-    ):
-        vals[name] = t[t["kind"].isin(kinds)].groupby("replication")["app"].nunique()
-    c = run.group_counts
+    return {
+        "revenue_total": revenue(run, by=["item"]).groupby("replication")["amount"].sum(),
+        "mrr_last": last.get("mrr", pd.Series(dtype=float)),
+        "mrr_mean": per["mrr"].mean(),
+        "arpu_last": last.get("arpu", pd.Series(dtype=float)),
+        "overage_total": per["overage"].sum(),
+        "paying_apps_last": last.get("paying_apps", pd.Series(dtype=float)),
+    }
+
+
+def _refusal_figures(run: Run) -> dict[str, pd.Series]:
+    reps = list(run.replications)
+    vals: dict[str, pd.Series] = {}
+    c = run.op_totals
     c = c[c["op"] != ACTIVITY] if len(c) else c
     vals["group_attempts"] = c.groupby("replication")["n"].sum()
     vals["group_errors"] = c[c["error_code"] != 0].groupby("replication")["n"].sum()
@@ -565,25 +322,43 @@ def headline(
         * vals["group_errors"].reindex(reps, fill_value=0)
         / vals["group_attempts"].reindex(reps).where(lambda s: s > 0)
     )
-    dau = run.usage.groupby("replication")["dau"].sum() if len(run.usage) else pd.Series()
-    dau = dau.reindex(reps).where(lambda s: s > 0)
+    u = run.dau_totals
+    dau = u.groupby("replication")["dau"].sum() if len(u) else pd.Series(dtype=float)
+    dau = dau.reindex(reps).astype(float).where(lambda s: s > 0)
     vals["errors_per_1000_dau"] = 1000 * vals["group_errors"].reindex(reps, fill_value=0) / dau
-    if "dau_refused" in run.usage.columns:
-        refused = run.usage.groupby("replication")["dau_refused"].sum().reindex(reps)
+    if len(u) and "dau_refused" in u.columns:
+        refused = u.groupby("replication")["dau_refused"].sum().reindex(reps).astype(float)
         vals["dau_refused_share"] = 100 * refused / (refused + dau.fillna(0)).where(lambda s: s > 0)
-    f = upgrade_funnel(run, t)
+    con = run.console_ops
+    if "ok" in con.columns:
+        vals["console_refusals"] = con[~con["ok"].astype(bool)].groupby("replication").size()
+    return vals
+
+
+def _lifecycle_figures(run: Run, trans: pd.DataFrame) -> dict[str, pd.Series]:
+    vals: dict[str, pd.Series] = {}
+    tl = run.timeline
+    vals["apps"] = tl.groupby("replication")["app"].nunique() if len(tl) else pd.Series()
+    for name, kinds in (
+        ("upgrades", ["upgrade"]),
+        ("downgrades", ["downgrade"]),
+        ("deactivations", ["deactivation"]),
+    ):
+        vals[name] = trans[trans["kind"].isin(kinds)].groupby("replication")["app"].nunique()
+    f = upgrade_funnel(run, trans)
     vals["limit_apps"] = f.groupby("replication").size()
     upgraded = f.groupby("replication")["days_to_upgrade"]
     vals["upgraded_after_limit"] = 100 * upgraded.count() / upgraded.size().where(lambda s: s > 0)
     vals["days_to_upgrade"] = upgraded.median()
-    con = run.console_ops
-    if "ok" in con.columns:
-        vals["console_refusals"] = con[~con["ok"].astype(bool)].groupby("replication").size()
-    g = grandfathered_excess(run) if excess is None else excess
-    if run.caps and len(run.usage):
-        last_day = run.usage["date"].max()
-        vals["grandfathered_apps_last"] = g[g["date"] == last_day].groupby("replication").size()
-    zero_if_missing = {
+    gf, days = run.gf_by_day, run.days
+    if run.caps and len(days):
+        last = gf[gf["date"] == days["date"].max()]
+        vals["grandfathered_apps_last"] = last.groupby("replication")["over_groups"].sum()
+    return vals
+
+
+ZERO_IF_MISSING = frozenset(
+    {
         "revenue_total",
         "overage_total",
         "upgrades",
@@ -596,19 +371,37 @@ def headline(
         "grandfathered_apps_last",
         "paying_apps_last",
     }
+)
+"""Headline figures that are 0, not missing, in a replication without any."""
+
+
+def rate_label(code: int, reason: str, of: str) -> str:
+    """The label of an error code's rate: code, reason, and what it is counted in (a code
+    can be counted both in refused operations and in refused user-days: 60020)."""
+    return f"{code} {reason}: {'refused user-days' if of == 'user-days' else 'refused operations'}"
+
+
+def headline(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The headline figures per replication: replication, metric, label, unit, value
+    (``trans``: :func:`transitions`, if known)."""
+    reps = list(run.replications)
+    t = transitions(run) if trans is None else trans
+    vals = {**_money_figures(run), **_refusal_figures(run), **_lifecycle_figures(run, t)}
     rows = []
     for metric, (label, unit) in HEADLINES.items():
         if metric not in vals:
             continue
-        s = vals[metric].reindex(reps, fill_value=0 if metric in zero_if_missing else np.nan)
+        fill = 0 if metric in ZERO_IF_MISSING else np.nan
+        s = vals[metric].reindex(reps, fill_value=fill)
         unit = unit.format(cur=run.currency or "currency")
         rows += [(r, metric, label, unit, float(v)) for r, v in s.items()]
     rates = error_rates(run)
+    rates = rates[rates["per_1000_dau"].notna()] if len(rates) else rates  # a replay: no DAU
     for (code, of), grp in rates.groupby(["error_code", "of"]) if len(rates) else []:
         s = grp.set_index("replication")["per_1000_dau"]
         reason = CODE_REASONS.get(int(code), "")
         metric = f"rate_{code}" + ("_dau" if of == "user-days" else "")
-        label = f"{code} {reason}: {'refused user-days' if of == 'user-days' else 'refusals'}"
+        label = rate_label(int(code), reason, str(of))
         rows += [(r, metric, label, "per day per 1,000 DAU", float(s.get(r, 0.0))) for r in reps]
     return pd.DataFrame(rows, columns=["replication", "metric", "label", "unit", "value"])
 
@@ -623,9 +416,9 @@ def all_metrics(run: Run, top: int = 10) -> dict[str, pd.DataFrame]:
     """Every table of a report, by name (means per replication where a table has no
     ``replication`` column)."""
     trans = transitions(run)
-    excess = grandfathered_excess(run)
-    per_rep = headline(run, trans, excess)
+    per_rep = headline(run, trans)
     funnel = upgrade_funnel(run, trans)
+    mrr = mrr_arpu(run)
     return {
         "headline": headline_summary(run, per_rep),
         "headline_by_replication": per_rep,
@@ -634,13 +427,17 @@ def all_metrics(run: Run, top: int = 10) -> dict[str, pd.DataFrame]:
         ),
         "revenue_by_archetype": revenue(run, by=["archetype"], per_replication=False),
         "mrr_arpu_by_month": per_replication_mean(
-            mrr_arpu(run),
+            mrr,
             ["month"],
             ["revenue", "mrr", "overage", "live_apps", "paying_apps"],
             len(run.replications),
         ).pipe(_arpu),
+        "mrr_arpu_by_replication": mrr,
+        "mrr_bridge": mrr_bridge(run),
+        "cohorts": cohorts(run),
         "error_rates_by_code": error_rates(run, per_replication=False),
         "error_rates_by_month": error_rates(run, by=["month"], per_replication=False),
+        "error_rates_by_month_replication": error_rates(run, by=["month"]),
         "error_rates_by_op": error_rates(run, by=["op"], per_replication=False),
         "error_rates_by_edition": error_rates(run, by=["edition"], per_replication=False),
         "console_refusals": console_refusals(run),
@@ -651,7 +448,7 @@ def all_metrics(run: Run, top: int = 10) -> dict[str, pd.DataFrame]:
         "deactivations_by_month": changes_by_month(run, ["deactivation"], trans),
         "upgrade_funnel": funnel_summary(run, funnel),
         "upgrade_funnel_apps": funnel,
-        "grandfathered_by_day": grandfathered_by_day(run, excess),
+        "grandfathered_by_day": grandfathered_by_day(run),
         "top_error_apps": top_error_apps(run, top),
     }
 

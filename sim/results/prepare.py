@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,19 +24,23 @@ import numpy as np
 import pandas as pd
 
 from sim.core.vocab import CODE_REASONS as VOCAB_CODE_REASONS
+from sim.results.tallies import ACTIVITY as ACTIVITY  # re-exported
+from sim.results.tallies import GF_COLUMNS as GF_COLUMNS  # re-exported
+from sim.results.tallies import LIMIT_CODES as LIMIT_CODES  # re-exported
+from sim.results.tallies import Tallies, combine, tally_counts, tally_usage
+from sim.results.tallies import grandfathered_excess as grandfathered_excess  # re-exported
 
 CODE_REASONS: dict[int, str] = dict(VOCAB_CODE_REASONS)
 """Error code → short reason (docs/rules.md)."""
 
 PACK_COLUMNS = ("live_unlimited", "groups_per_user", "members_per_group")
-ACTIVITY = "activity"
-"""The op of refused DAU rows (72000 on a hard DAU cap, 60020 on a lapsed prepaid package):
-their count is user-days, out of the DAU demanded, not operations."""
 
 
 @dataclass(frozen=True)
 class Run:
-    """A run's tables, normalised by :func:`prepare` (see the module docstring)."""
+    """A run's tables, normalised by :func:`prepare` (see the module docstring), and the
+    :class:`Tallies` of its large tables. ``group_counts`` and ``usage`` are empty when the
+    run was read in streaming (:func:`sim.reports.load.load_run`): use the tallies."""
 
     console_ops: pd.DataFrame
     group_counts: pd.DataFrame  # replication, app, date, month, op, error_code, reason, n, edition
@@ -50,8 +54,12 @@ class Run:
     summary: Mapping[str, Any] = field(default_factory=dict)
     caps: Mapping[str, Mapping[str, int | None]] | None = None
     catalog: Any = None  # the sim.core.catalog.Catalog the run was played with, when known
-    op_totals: pd.DataFrame | None = None  # group_counts summed over apps and days
-    dau_totals: pd.DataFrame | None = None  # usage summed over apps and days
+    op_totals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dau_totals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    app_errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    first_limit: pd.DataFrame = field(default_factory=pd.DataFrame)
+    gf_by_day: pd.DataFrame = field(default_factory=pd.DataFrame)
+    days: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _with_rep(df: pd.DataFrame | None) -> pd.DataFrame:
@@ -91,13 +99,17 @@ def _start_date(summary: Mapping[str, Any]) -> pd.Timestamp | None:
 
 
 def group_op_counts(
-    group_ops: pd.DataFrame, start: pd.Timestamp | None = None, tz: str | None = None
+    group_ops: pd.DataFrame,
+    start: pd.Timestamp | None = None,
+    tz: str | None = None,
+    aggregate: bool = True,
 ) -> pd.DataFrame:
     """Group operations as counts per (replication, app, date, op, error_code, reason).
 
     Exact mode (a ``time`` column, one row per operation) and fast mode (``day`` or ``date``
     and a count column ``n`` / ``count`` / ``attempts``) give the same table; a fast-mode
-    ``day`` that is an integer is days since ``start``.
+    ``day`` that is an integer is days since ``start``. ``aggregate=False``: one row per
+    input row (keys may repeat), for :func:`tally_counts`.
     """
     g = _with_rep(group_ops)
     cols = ["replication", "app", "date", "op", "error_code", "reason", "n"]
@@ -118,28 +130,73 @@ def group_op_counts(
     g["error_code"] = pd.to_numeric(g.get("error_code", 0)).fillna(0).astype("int64")
     if "reason" not in g.columns:
         g["reason"] = g["error_code"].map(CODE_REASONS).fillna("")
-    g["reason"] = g["reason"].fillna("").astype(object)
-    g.loc[g["error_code"] == 0, "reason"] = ""
+    g["reason"] = _blank_reason(g["reason"], g["error_code"] != 0)
+    if not aggregate:  # a key may repeat: for tallies, which sum anyway
+        return g[cols]
     return g.groupby(cols[:-1], as_index=False, sort=True)["n"].sum()[cols]
 
 
-def _attribute(keys: pd.DataFrame, timeline: pd.DataFrame) -> pd.DataFrame:
+def _blank_reason(reason: pd.Series, refused: pd.Series) -> pd.Series:
+    """The reasons, "" where nothing was refused or none is given (categoricals stay so)."""
+    if isinstance(reason.dtype, pd.CategoricalDtype):
+        if "" not in reason.cat.categories:
+            reason = reason.cat.add_categories([""])
+        return reason.fillna("").where(refused, "")
+    out = reason.fillna("").astype(object)
+    out[~refused] = ""
+    return out
+
+
+def _codes_in(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """The position of each value in ``index`` (-1 if absent); a categorical is looked up
+    by its categories only."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = index.get_indexer(values.cat.categories.astype(object))
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, cats[codes], -1)
+    return index.get_indexer(values.astype(object))
+
+
+def _interval_keys(
+    rep: np.ndarray, app: np.ndarray, t: np.ndarray, n_apps: int, base: np.int64
+) -> np.ndarray:
+    """One sortable int64 per (replication, app, time): the (replication, app) pair in the
+    high bits, seconds since ``base`` in the low 32 (times ±68 years around it)."""
+    group = rep.astype(np.int64) * (n_apps + 1) + app.astype(np.int64)
+    seconds = (t.astype("datetime64[s]").astype(np.int64) - base).clip(-(2**31), 2**31 - 1)
+    return (group << 32) + seconds
+
+
+def attribute(keys: pd.DataFrame, timeline: pd.DataFrame) -> pd.DataFrame:
     """``keys`` (replication, app, date) with the state, edition and packs of the app at 12:00
-    (rows in the same order)."""
+    (rows in the same order): the timeline interval that started last at or before then, by
+    binary search over (replication, app, start) keys; none before the app's first interval."""
     extra = ["state", "edition", *[c for c in PACK_COLUMNS if c in timeline.columns]]
+    out = keys.copy()
     if keys.empty or timeline.empty:
-        out = keys.copy()
         for c in extra:
             out[c] = pd.Series(dtype=object)
         return out
-    left = keys.assign(_at=keys["date"] + pd.Timedelta(hours=12), _row=np.arange(len(keys)))
-    left = left.sort_values("_at", kind="stable")
-    right = timeline[["replication", "app", "start", *extra]].sort_values("start")
-    right = right.astype({"app": left["app"].dtype}).rename(columns={"start": "_start"})
-    att = pd.merge_asof(left, right, left_on="_at", right_on="_start", by=["replication", "app"])
-    att["edition"] = att["edition"].where(att["state"] != "Deactivated", "Deactivated")
-    att = att.sort_values("_row").drop(columns=["_at", "_start", "_row"])
-    return att.set_axis(keys.index)
+    apps = pd.Index(pd.unique(timeline["app"].astype(object)))
+    tl_app = apps.get_indexer(timeline["app"].astype(object))
+    row_app = _codes_in(apps, keys["app"])
+    starts = timeline["start"].to_numpy("datetime64[ns]")
+    base = starts.min().astype("datetime64[s]").astype(np.int64)
+    tl_key = _interval_keys(timeline["replication"].to_numpy(), tl_app, starts, len(apps), base)
+    order = np.argsort(tl_key, kind="stable")
+    tl_key = tl_key[order]
+    at = (keys["date"] + pd.Timedelta(hours=12)).to_numpy("datetime64[ns]")
+    row_key = _interval_keys(keys["replication"].to_numpy(), row_app, at, len(apps), base)
+    pos = np.searchsorted(tl_key, row_key, side="right") - 1
+    hit = (pos >= 0) & (row_app >= 0)
+    pos = np.where(hit, pos, 0)
+    hit &= (tl_key[pos] >> 32) == (row_key >> 32)  # the same replication and app
+    take = order[pos]
+    for c in extra:
+        values = timeline[c].to_numpy(object)[take]
+        out[c] = pd.Series(np.where(hit, values, None), index=keys.index, dtype=object)
+    out["edition"] = out["edition"].where(out["state"] != "Deactivated", "Deactivated")
+    return out
 
 
 def _bill_editions(bills: pd.DataFrame) -> pd.Series:
@@ -167,6 +224,105 @@ def _months_axis(summary: Mapping[str, Any], *months: pd.Series) -> tuple[str, .
     return tuple(pd.period_range(seen[0], seen[-1], freq="M").strftime("%Y-%m"))
 
 
+def normalise_console(console_ops: pd.DataFrame | None, tz: str | None) -> pd.DataFrame:
+    """Console operations with ``replication``, naive ``time``, ``date`` and ``month``."""
+    con = _with_rep(console_ops)
+    if "time" in con.columns:
+        con["time"] = _local(con["time"], tz)
+        con["date"], con["month"] = con["time"].dt.floor("D"), month_of(con["time"])
+    return con
+
+
+def normalise_timeline(timeline: pd.DataFrame | None, tz: str | None) -> pd.DataFrame:
+    """The timeline with ``replication``, naive ``start``/``end``, sorted by app and start."""
+    tl = _with_rep(timeline)
+    if not tl.empty:
+        tl["start"], tl["end"] = _local(tl["start"], tz), _local(tl["end"], tz)
+        tl["edition"] = tl["edition"].fillna("").astype(object)
+        tl = tl.sort_values(["replication", "app", "start"], kind="stable", ignore_index=True)
+    return tl
+
+
+def normalise_counts(
+    group_ops: pd.DataFrame | None,
+    timeline: pd.DataFrame,
+    summary: Mapping[str, Any],
+    aggregate: bool = True,
+) -> pd.DataFrame:
+    """Group operations as counts (:func:`group_op_counts`), attributed (:func:`attribute`),
+    with ``month``."""
+    counts = group_op_counts(
+        _with_rep(group_ops), _start_date(summary), summary.get("timezone"), aggregate
+    )
+    counts = attribute(counts, timeline)
+    counts["month"] = month_of(counts["date"]) if len(counts) else pd.Series(dtype=object)
+    return counts
+
+
+def normalise_usage(
+    usage: pd.DataFrame | None, timeline: pd.DataFrame, tz: str | None
+) -> pd.DataFrame:
+    """Usage days with ``replication``, ``date``, ``month`` and the state in force."""
+    use = _with_rep(usage)
+    if use.empty:
+        return pd.DataFrame(columns=["replication", "app", "date", "dau", "month", "edition"])
+    use["date"] = _local(use["date"], tz).dt.floor("D")
+    use["month"] = month_of(use["date"])
+    return attribute(use, timeline)
+
+
+BILL_COLUMNS = (
+    "replication",
+    "app",
+    "month",
+    "item",
+    "option",
+    "kind",
+    "amount",
+    "quantity",
+    "edition",
+    "archetype",
+)
+
+
+def normalise_bills(bills: pd.DataFrame | None, archetypes: pd.Series) -> pd.DataFrame:
+    """Bill lines with ``replication``, float ``amount``, text ``month``, their ``edition``
+    and the app's ``archetype``."""
+    bl = _with_rep(bills)
+    if bl.empty:
+        return pd.DataFrame(columns=list(BILL_COLUMNS))
+    bl["amount"] = pd.to_numeric(bl["amount"]).astype(float)
+    bl["month"] = bl["month"].astype(str)
+    bl["edition"] = _bill_editions(bl).to_numpy()
+    bl["archetype"] = bl["app"].map(archetypes).astype(object).fillna("unknown").to_numpy()
+    return bl
+
+
+def archetypes_of(*frames: pd.DataFrame) -> pd.Series:
+    """App → archetype, from the first of ``frames`` that has both columns."""
+    for df in frames:
+        if {"app", "archetype"} <= set(df.columns):
+            return df.drop_duplicates("app").set_index("app")["archetype"].astype(object)
+    return pd.Series(dtype=object)
+
+
+def report_months(summary: Mapping[str, Any], *months: pd.Series) -> tuple[str, ...]:
+    """The months a report covers: the run's months from ``report_start`` (``summary.json``,
+    the first month after the model's warm-up) on, all of them when it states none."""
+    axis = _months_axis(summary, *months)
+    start = summary.get("report_start")
+    if isinstance(start, str) and start:
+        axis = tuple(m for m in axis if m >= start[:7])
+    return axis
+
+
+def in_months(df: pd.DataFrame, months: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``df`` whose ``month`` is one of ``months`` (all of them if no months)."""
+    if not months or df.empty or "month" not in df.columns:
+        return df
+    return df[df["month"].isin(list(months))]
+
+
 def prepare(
     console_ops: pd.DataFrame | None = None,
     group_ops: pd.DataFrame | None = None,
@@ -180,91 +336,75 @@ def prepare(
     """Normalise a run's tables (any may be missing) into a :class:`Run`.
 
     ``caps``: edition → ``{"nonlive_groups": n, "live_groups": n}`` (None: unlimited), the
-    catalog's limits, for :func:`grandfathered_excess`; by default those of ``catalog`` (the
-    :class:`sim.core.catalog.Catalog` the run was played with), if given.
+    catalog's limits, for the grandfathered excess; by default those of ``catalog`` (the
+    :class:`sim.core.catalog.Catalog` the run was played with), if given. Months before the
+    summary's ``report_start`` (the model's warm-up) are left out of the figures.
     """
     summary = dict(summary or {})
     tz = summary.get("timezone")
-    con = _with_rep(console_ops)
-    if "time" in con.columns:
-        con["time"] = _local(con["time"], tz)
-        con["date"], con["month"] = con["time"].dt.floor("D"), month_of(con["time"])
-    tl = _with_rep(timeline)
-    if not tl.empty:
-        tl["start"], tl["end"] = _local(tl["start"], tz), _local(tl["end"], tz)
-        tl["edition"] = tl["edition"].fillna("").astype(object)
-        tl = tl.sort_values(["replication", "app", "start"], kind="stable", ignore_index=True)
-    counts = group_op_counts(_with_rep(group_ops), _start_date(summary), tz)
-    counts = _attribute(counts, tl)
-    counts["month"] = month_of(counts["date"]) if len(counts) else pd.Series(dtype=object)
-    use = _with_rep(usage)
-    if not use.empty:
-        use["date"] = _local(use["date"], tz).dt.floor("D")
-        use["month"] = month_of(use["date"])
-        use = _attribute(use, tl)
-    else:
-        use = pd.DataFrame(columns=["replication", "app", "date", "dau", "month", "edition"])
-    bl = _with_rep(bills)
-    arche = pd.Series(dtype=object)
-    for df in (con, tl, use):
-        if {"app", "archetype"} <= set(df.columns):
-            arche = df.drop_duplicates("app").set_index("app")["archetype"].astype(object)
-            break
-    currency = ""
-    if not bl.empty:
-        bl["amount"] = pd.to_numeric(bl["amount"]).astype(float)
-        bl["month"] = bl["month"].astype(str)
-        bl["edition"] = _bill_editions(bl).to_numpy()
-        bl["archetype"] = bl["app"].map(arche).astype(object).fillna("unknown").to_numpy()
-        currency = str(bl["currency"].iloc[0]) if "currency" in bl.columns else ""
-    else:
-        bl = pd.DataFrame(
-            columns=[
-                "replication",
-                "app",
-                "month",
-                "item",
-                "option",
-                "kind",
-                "amount",
-                "quantity",
-                "edition",
-                "archetype",
-            ]
-        )
-    currency = currency or str(summary.get("currency", ""))
-    reps = set(tl["replication"]) | set(use["replication"]) | set(counts["replication"])
-    reps |= set(range(int(summary.get("replications") or 0)))
-    months = _months_axis(
+    con = normalise_console(console_ops, tz)
+    tl = normalise_timeline(timeline, tz)
+    counts = normalise_counts(group_ops, tl, summary)
+    use = normalise_usage(usage, tl, tz)
+    arche = archetypes_of(con, tl, use)
+    bl = normalise_bills(bills, arche)
+    months = report_months(
         summary,
         bl["month"],
         use["month"],
         counts["month"] if len(counts) else pd.Series(dtype=object),
     )
+    counts, use, con = in_months(counts, months), in_months(use, months), in_months(con, months)
     if caps is None and catalog is not None:
         caps = caps_from_catalog(catalog)
-    keys = ["replication", "month", "edition"]
-    op_totals = counts.groupby([*keys, "op", "error_code", "reason"], dropna=False, as_index=False)[
-        "n"
-    ].sum()
-    dau_cols = [c for c in ("dau", "dau_refused") if c in use.columns]
-    dau_totals = use.groupby(keys, dropna=False, as_index=False)[dau_cols].sum()
+    tallies = combine([tally_counts(counts), tally_usage(use, caps)])
+    return assemble(con, tl, bl, arche, months, summary, caps, catalog, tallies, counts, use)
+
+
+def assemble(
+    con: pd.DataFrame,
+    tl: pd.DataFrame,
+    bl: pd.DataFrame,
+    arche: pd.Series,
+    months: tuple[str, ...],
+    summary: Mapping[str, Any],
+    caps: Mapping[str, Mapping[str, int | None]] | None,
+    catalog: Any,
+    tallies: Tallies,
+    counts: pd.DataFrame | None = None,
+    use: pd.DataFrame | None = None,
+) -> Run:
+    """A :class:`Run` from normalised tables and the tallies of its large tables
+    (``counts``, ``use``: those tables whole, when they were read whole)."""
+    currency = str(bl["currency"].iloc[0]) if len(bl) and "currency" in bl.columns else ""
+    reps = set(tl["replication"]) | set(tallies.dau_totals["replication"])
+    reps |= set(tallies.op_totals["replication"]) | set(bl["replication"])
+    reps |= set(range(int(summary.get("replications") or 0)))
     return Run(
         con,
-        counts,
+        counts if counts is not None else _empty_counts(),
         tl,
-        use,
+        use if use is not None else pd.DataFrame(columns=["replication", "app", "date", "dau"]),
         bl,
         arche,
         tuple(sorted(int(r) for r in reps)) or (0,),
         months,
-        currency,
+        currency or str(summary.get("currency", "")),
         summary,
         caps,
         catalog,
-        op_totals,
-        dau_totals,
+        tallies.op_totals,
+        tallies.dau_totals,
+        tallies.app_errors,
+        tallies.first_limit,
+        tallies.gf_by_day,
+        tallies.days,
     )
+
+
+def _empty_counts() -> pd.DataFrame:
+    cols = ["replication", "app", "date", "op", "error_code", "reason", "n", "edition", "month"]
+    return pd.DataFrame(columns=cols)
 
 
 def caps_from_catalog(catalog: Any) -> dict[str, dict[str, int | None]]:
