@@ -87,6 +87,7 @@ def catalog_lines(base: BatchEntry, entry: BatchEntry) -> list[str]:
 
 def _levels(page: Page, entries: Sequence[BatchEntry]) -> None:
     labels: dict[str, str] = {}
+    units: dict[str, set[str]] = {}
     rows = []
     for e in entries:
         row: dict[str, Any] = {}
@@ -94,9 +95,20 @@ def _levels(page: Page, entries: Sequence[BatchEntry]) -> None:
             h = e.headline.set_index("metric")
             for mid in INDEX_METRICS:
                 if mid in h.index:
-                    labels[mid] = f"{h.at[mid, 'label']} [{h.at[mid, 'unit']}]"
-                    row[mid] = fmt(h.at[mid, "mean"], str(h.at[mid, "unit"]))
+                    unit = str(h.at[mid, "unit"])
+                    labels[mid] = str(h.at[mid, "label"])
+                    units.setdefault(mid, set()).add(unit)
+                    row[mid] = (fmt(h.at[mid, "mean"], unit), unit)
         rows.append((e, row))
+    # a figure in one unit everywhere names it in its header; in several (runs billed in
+    # different currencies), each cell names its own
+    mixed = {mid for mid, u in units.items() if len(u) > 1}
+    for mid in labels:
+        if mid not in mixed:
+            labels[mid] = f"{labels[mid]} [{next(iter(units[mid]))}]"
+    for _, row in rows:
+        for mid, (text, unit) in row.items():
+            row[mid] = f"{text} {unit}" if mid in mixed else text
     head = ["scenario", "status", *labels.values(), "source"]
     out = ["<table><thead><tr>", *(f"<th>{esc(h)}</th>" for h in head), "</tr></thead><tbody>"]
     for e, row in rows:

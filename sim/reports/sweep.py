@@ -64,9 +64,12 @@ def _x(values: pd.Series, axis: sw.Axis) -> list[float]:
     return [float(pos.get(str(v), 0)) for v in values]
 
 
-def _panel(ax: Any, stats: pd.DataFrame, axis: sw.Axis, others: list[str], ref: Any) -> None:
+def _panel(
+    ax: Any, stats: pd.DataFrame, axis: sw.Axis, others: list[str], ref: Any, floor: float | None
+) -> None:
     """Mean and 95 % interval of one figure against ``axis``, a line per other-key combination
-    (at most 8)."""
+    (at most 8); the interval clipped at ``floor`` (0 for levels: no figure of a sweep is
+    negative), so it never shows what cannot be."""
     groups = list(stats.groupby(others, dropna=False)) if others else [((), stats)]
     for key, grp in groups[:8]:
         grp = grp.assign(_x=_x(grp[axis.key], axis)).sort_values("_x")
@@ -74,7 +77,8 @@ def _panel(ax: Any, stats: pd.DataFrame, axis: sw.Axis, others: list[str], ref: 
         label = ", ".join(f"{k}={v}" for k, v in zip(others, key, strict=True)) or None
         ax.plot(grp["_x"], grp["mean"], marker="o", label=label)
         if grp["ci_low"].notna().any():
-            ax.fill_between(grp["_x"], grp["ci_low"], grp["ci_high"], alpha=0.2)
+            low = grp["ci_low"] if floor is None else grp["ci_low"].clip(lower=floor)
+            ax.fill_between(grp["_x"], low, grp["ci_high"], alpha=0.2)
     if axis.numeric and sw.is_number(ref):
         ax.axvline(float(ref), color="#888", linestyle=":", linewidth=1)
     if not axis.numeric:
@@ -83,14 +87,21 @@ def _panel(ax: Any, stats: pd.DataFrame, axis: sw.Axis, others: list[str], ref: 
         ax.legend(fontsize=6)
 
 
-def _charts(stats: pd.DataFrame, plan: sw.Sweep, axis: sw.Axis, figs: list[str], title: str) -> str:
+def _charts(
+    stats: pd.DataFrame,
+    plan: sw.Sweep,
+    axis: sw.Axis,
+    figs: list[str],
+    title: str,
+    floor: float | None = None,
+) -> str:
     cols = 3
     rows = math.ceil(len(figs) / cols)
     fig = Figure(figsize=(12, 3.2 * rows))
     others = [k for k in plan.keys if k != axis.key]
     for i, name in enumerate(figs):
         ax = fig.add_subplot(rows, cols, i + 1)
-        _panel(ax, stats[stats["figure"] == name], axis, others, plan.own.get(axis.key))
+        _panel(ax, stats[stats["figure"] == name], axis, others, plan.own.get(axis.key), floor)
         ax.set_title(_label(name), fontsize=9)
         ax.set_xlabel(axis.key.rsplit(".", 2)[-1] if "." in axis.key else axis.key, fontsize=8)
         ax.tick_params(labelsize=7)
@@ -173,7 +184,9 @@ def build_sweep_html(plan: sw.Sweep, df: pd.DataFrame) -> str:
     dsel = diffs[diffs["point"].isin(df.loc[df["on_grid"], "point"])]
     for axis in plan.axes:
         out.append(f"<h2>Against {html.escape(axis.key)}</h2>")
-        out.append(_charts(sel, plan, axis, figs, "mean and 95 % interval over replications"))
+        out.append(
+            _charts(sel, plan, axis, figs, "mean and 95 % interval over replications", floor=0.0)
+        )
         out.append(
             _charts(dsel, plan, axis, figs, f"paired difference against the reference ({ref})")
         )
