@@ -22,30 +22,7 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", metavar="SCENARIO", help="scenario name or YAML path")
     parser.add_argument("--out", metavar="DIR", required=True, help="directory for the tables")
-    parser.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        dest="overrides",
-        action="append",
-        default=[],
-        help="override a scenario field, e.g. --set population.game.count=10 or "
-        "--set catalog.overrides.editions.Pro.price_per_month=399.99 (value read as YAML; "
-        "repeatable)",
-    )
-    parser.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
-    parser.add_argument(
-        "--replications",
-        type=int,
-        default=None,
-        metavar="N",
-        help="replications (default: the scenario's)",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=("exact", "fast"),
-        default=None,
-        help="fidelity mode (default: the scenario's)",
-    )
+    add_scenario_arguments(parser, where="")
     parser.add_argument(
         "--workers",
         type=workers_value,
@@ -56,6 +33,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_executor_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_scenario_arguments(parser: argparse.ArgumentParser, where: str) -> None:
+    """``--set``, ``--seed``, ``--replications`` and ``--mode`` (shared with ``sim sweep``);
+    ``where`` says where an override applies (e.g. " at every point")."""
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        dest="overrides",
+        action="append",
+        default=[],
+        help=f"override a scenario field{where}, e.g. --set population.game.count=10 or "
+        "--set catalog.overrides.editions.Pro.price_per_month=399.99 (value read as YAML; "
+        "repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    parser.add_argument(
+        "--replications",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"replications{where} (default: the scenario's)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("exact", "fast"),
+        default=None,
+        help="fidelity mode (default: the scenario's)",
+    )
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:

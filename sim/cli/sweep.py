@@ -37,28 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "a full factorial, e.g. --grid catalog.overrides.editions.Pro.price_per_month=199:599:100",
     )
     parser.add_argument("--out", metavar="DIR", required=True, help="directory for the sweep")
-    parser.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        dest="overrides",
-        action="append",
-        default=[],
-        help="override a scenario field at every point (value read as YAML; repeatable)",
-    )
-    parser.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
-    parser.add_argument(
-        "--replications",
-        type=int,
-        default=None,
-        metavar="N",
-        help="replications per point (default: the scenario's)",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=("exact", "fast"),
-        default=None,
-        help="fidelity mode (default: scenario's)",
-    )
+    cli_run.add_scenario_arguments(parser, where=" at every point")
     parser.add_argument(
         "--workers",
         type=cli_run.workers_value,
