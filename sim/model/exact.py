@@ -241,14 +241,18 @@ class ModelBase:
 
 def split_invites(
     plan: dict[str, np.ndarray],
-) -> tuple[dict[str, np.ndarray], dict[int, list[int]]]:
+) -> tuple[dict[str, np.ndarray], dict[int, list[Any]]]:
     """A plan without its :data:`~sim.model.population.INVITE` rows, and the initial members
     they give each group created with some (in plan order: R13, ``create_group``'s
-    ``members``)."""
+    ``members``).
+
+    Members are the plan's user ids as ``tolist`` gives them, like every id this model hands
+    the engine (which only uses them as keys).
+    """
     inv = plan["op"] == INVITE
     if not inv.any():
         return plan, {}
-    invited: dict[int, list[int]] = {}
+    invited: dict[int, list[Any]] = {}
     for g, u in zip(plan["group"][inv].tolist(), plan["user"][inv].tolist(), strict=True):
         invited.setdefault(g, []).append(u)
     return {c: a[~inv] for c, a in plan.items()}, invited
