@@ -355,6 +355,24 @@ class ExactModel(ModelBase):
         self.dau_today[:] = 0
 
     # -- a tenant's month --------------------------------------------------------------------
+    def _group_created(self, i: int, gtype: int) -> None:
+        """Tenant ``i``'s group counts and their peaks after it created a ``gtype`` group."""
+        if gtype == LIVE_TYPE:
+            self.live[i] += 1
+            self.peak_live[i] = max(self.peak_live[i], self.live[i])
+        else:
+            self.nonlive[i] += 1
+        total = self.live[i] + self.nonlive[i]
+        if total > self.peak_groups[i]:
+            self.peak_groups[i] = total
+
+    def _group_dissolved(self, i: int, gtype: int) -> None:
+        """Tenant ``i``'s group counts after it dissolved a ``gtype`` group."""
+        if gtype == LIVE_TYPE:
+            self.live[i] -= 1
+        else:
+            self.nonlive[i] -= 1
+
     def _tenant(self, i: int, plan: dict[str, np.ndarray]) -> Any:
         env, eng, con = self.env, self.engine, self.console
         app = self.tenants[i].app
@@ -387,22 +405,12 @@ class ExactModel(ModelBase):
                 code, reason, _ = eng.create_group(t_ns, app, user, group, gtypes[gtype], members)
                 if not reason:
                     created.add(group)
-                    if gtype == LIVE_TYPE:
-                        self.live[i] += 1
-                        self.peak_live[i] = max(self.peak_live[i], self.live[i])
-                    else:
-                        self.nonlive[i] += 1
-                    total = self.live[i] + self.nonlive[i]
-                    if total > self.peak_groups[i]:
-                        self.peak_groups[i] = total
+                    self._group_created(i, gtype)
             else:  # DISSOLVE
                 code, reason, _ = eng.dissolve_group(t_ns, app, user, group)
                 if not reason:
                     created.discard(group)
-                    if gtype == LIVE_TYPE:
-                        self.live[i] -= 1
-                    else:
-                        self.nonlive[i] -= 1
+                    self._group_dissolved(i, gtype)
             if reason and code in CODE_COL:
                 today[CODE_COL[code]] += 1
             today[ATTEMPTS] += 1
