@@ -4,7 +4,7 @@ by the rules engine -- the reference the ``fast`` mode (:mod:`sim.model.fast`) i
 Processes: one *console* process wakes at every local midnight (seconds since the scenario
 start are ``env.now``; instants for the engine are ``start_ns + round(now * 1e9)``). At day
 ``d``'s midnight it closes day ``d - 1`` (usage row, sliding window), draws the month's plans on
-the 1st, takes the day's decisions (:class:`sim.model.decisions.Console`) and checks the day's DAU
+the 1st, takes the day's decisions (:class:`sim.model.console.Console`) and checks the day's DAU
 against the edition (72000 on a hard cap, via ``Engine.dau_over_limit``). On the 1st of each
 month it starts one process per tenant that plays the month's planned operations in time order,
 each after a ``timeout`` to its instant. A deactivated tenant's users stop; operations on a
@@ -29,7 +29,8 @@ from sim.billing.schedule import PriceChange
 from sim.core import calendar
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.core.vocab import Code
-from sim.model.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED, POLICIES, Console, Stats
+from sim.model.console import ATTEMPTS, CODE_COL, GONE, LAPSED, Console, Stats
+from sim.model.decisions import POLICIES
 from sim.model.population import (
     CREATE,
     INVITE,
@@ -215,7 +216,13 @@ class ModelBase:
         self.engine = Engine(catalog)
         self.stats = Stats(len(self.tenants), scenario.behaviour.window_days)
         self.console = Console(
-            self.tenants, catalog, scenario.behaviour, self.engine, self.stats, self.h.start_ns
+            self.tenants,
+            catalog,
+            scenario.behaviour,
+            self.engine,
+            self.stats,
+            self.h.start_ns,
+            POLICIES,
         )
         self.console.month_first = set(self.h.month_first.tolist())
         self.price_changes = self._schedule(scenario)

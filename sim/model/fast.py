@@ -25,7 +25,7 @@ in one of two ways:
   steps (:func:`~sim.model.fastday.opening_registrations`).
 
 Console operations (rare) still go through the engine via the shared
-:class:`~sim.model.decisions.Console`; the engine's timeline is what billing reads. The groups'
+:class:`~sim.model.console.Console`; the engine's timeline is what billing reads. The groups'
 members are held in blocks, one per group and day of joins (:class:`~sim.model.fastparts.Members`),
 so that a dissolution releases them in a few vector passes; the members of dissolved groups are
 dropped at month starts. What stands in for slower numpy calls (the day's order, the day of a
@@ -52,7 +52,7 @@ import numpy as np
 
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.core.vocab import Code
-from sim.model.decisions import ATTEMPTS, CODE_COL, GONE
+from sim.model.console import ATTEMPTS, CODE_COL, GONE
 from sim.model.exact import (
     USAGE_COLUMNS,
     ModelBase,
@@ -86,7 +86,7 @@ PLAN_CHUNK = 1000
 """Tenants whose plans are drawn in one call (bounds the memory the drawing takes)."""
 _ONE = np.int32(1)  # (np.add.at is fast when the value has the array's dtype)
 _COL_OF = np.array([CODE_COL.get(int(c), -1) for c in CODE_LIST], dtype=np.int64)
-"""Column of :class:`~sim.model.decisions.Stats` counting each code of ``CODE_LIST`` (-1: none)."""
+"""Column of :class:`~sim.model.console.Stats` counting each code of ``CODE_LIST`` (-1: none)."""
 _LIMIT_KEYS = ("edition", "live_unlimited", "members_per_group", "groups_per_user")
 """What :func:`~sim.model.fastday.limits_of` reads of a configuration."""
 
