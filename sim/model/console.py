@@ -68,7 +68,9 @@ class Console:
 
     ``state`` (code in :data:`STATE_CODES`), ``config`` and ``spend`` mirror the engine after
     every operation; ``changed`` lists the tenants whose configuration changed since the mode
-    last looked (the fast mode re-derives their limits).
+    last looked (the fast mode re-derives their limits). ``policies`` is the registry
+    :meth:`day` evaluates in order (name -> entry with ``decide``; its parameters are
+    ``behaviour.policies.<name>``): :data:`sim.model.decisions.POLICIES`.
     """
 
     def __init__(
