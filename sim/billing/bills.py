@@ -276,9 +276,7 @@ def bill(
     CatalogError
         An unknown policy, or a prepaid package the catalog gives no price for.
     """
-    policy = catalog.billing.proration if policy is None else policy
-    if policy not in POLICIES:
-        raise CatalogError(f"billing policy {policy!r} is unknown; allowed: {', '.join(POLICIES)}")
+    policy = _policy(catalog, policy)
     tz = catalog.timezone
     timeline = _require(timeline, _TIMELINE_COLUMNS, "timeline")
     purchases = _require(
@@ -290,15 +288,10 @@ def bill(
     codes, apps = _app_codes([timeline["app"], purchases["app"], usage["app"]])
     start, end = to_ns(timeline["start"], tz), to_ns(timeline["end"], tz)
     bought = to_ns(purchases["time"], tz)
-    for name, col, values in (("timeline", "start", start), ("purchases", "time", bought)):
-        if (values == NAT).any():
-            row = int(np.flatnonzero(values == NAT)[0]) + 1
-            raise InputError(f"{name} table: row {row}: column {col!r} is empty; expected a time")
+    _require_times(("timeline", "start", start), ("purchases", "time", bought))
     used = _usage_months(usage["date"], tz)
     if until is None:
-        instants = np.concatenate([start, end[end != NAT], bought])
-        seen = np.concatenate([month_of_local(local_ns(instants, tz)), used])
-        until_ns = calendar.month_start(int(seen.max()) + 1, ZoneInfo(tz)) if len(seen) else 0
+        until_ns = _default_until(np.concatenate([start, end[end != NAT], bought]), used, tz)
     else:
         until_ns = int(to_ns([until], tz)[0])
 
@@ -306,26 +299,64 @@ def bill(
     variants, parts = Variants(words), []
     tl = _billed(codes[0], start, end, timeline, catalog, until_ns)
     if len(tl["app"]):
-        first = int(month_of_local(local_ns(tl["start"][[tl["start"].argmin()]], tz))[0])
-        last = int(month_of_local(local_ns(np.array([until_ns - 1]), tz))[0])
-        months = Months.spanning(first, last, tz)
+        months = _billed_months(tl["start"], until_ns, tz)
         parts.append(postpaid_lines(tl, catalog, policy, until_ns, months, variants))
         if len(usage):
-            use = {
-                "key": (codes[2] << MONTH_BITS) | used,
-                "dau": pd.to_numeric(usage["dau"]).fillna(0).to_numpy(np.int64),
-                "groups": pd.to_numeric(usage["groups"]).fillna(0).to_numpy(np.int64),
-            }
+            use = _usage_arrays(usage, codes[2], used)
             parts.append(overage_lines(tl, use, catalog, months, words))
     if len(purchases):
-        pu = {"app": codes[1], "time": bought, "edition": purchases["edition"].to_numpy()}
-        for pack in PACKS:
-            pu[pack] = (
-                purchases[pack].to_numpy() if pack in purchases else np.full(len(bought), None)
-            )
-        n_months = (
-            purchases["months"] if "months" in purchases else pd.Series(1, index=purchases.index)
-        )
-        pu["months"] = pd.to_numeric(n_months).fillna(1).to_numpy(np.int64)
+        pu = _purchase_arrays(purchases, codes[1], bought)
         parts.append(prepaid_lines(pu, catalog, variants))
     return _assemble(parts, apps, words, catalog)
+
+
+def _policy(catalog: Catalog, policy: str | None) -> str:
+    """``policy``, or the catalog's when None; :class:`CatalogError` if it is unknown."""
+    policy = catalog.billing.proration if policy is None else policy
+    if policy not in POLICIES:
+        raise CatalogError(f"billing policy {policy!r} is unknown; allowed: {', '.join(POLICIES)}")
+    return policy
+
+
+def _billed_months(start: np.ndarray, until_ns: int, tz: str) -> Months:
+    """The months (zone ``tz``) from the earliest billed ``start`` (ns) to ``until_ns`` (excl.)."""
+    first = int(month_of_local(local_ns(start[[start.argmin()]], tz))[0])
+    last = int(month_of_local(local_ns(np.array([until_ns - 1]), tz))[0])
+    return Months.spanning(first, last, tz)
+
+
+def _require_times(*columns: tuple[str, str, np.ndarray]) -> None:
+    """Raise :class:`InputError` on the first empty time of each (table, column, ns) given."""
+    for name, col, values in columns:
+        if (values == NAT).any():
+            row = int(np.flatnonzero(values == NAT)[0]) + 1
+            raise InputError(f"{name} table: row {row}: column {col!r} is empty; expected a time")
+
+
+def _default_until(instants: np.ndarray, used: np.ndarray, tz: str) -> int:
+    """00:00 (ns) on the 1st of the month after the latest of ``instants`` (ns) and usage
+    months ``used`` in zone ``tz``; 0 when there are none."""
+    seen = np.concatenate([month_of_local(local_ns(instants, tz)), used])
+    return calendar.month_start(int(seen.max()) + 1, ZoneInfo(tz)) if len(seen) else 0
+
+
+def _usage_arrays(usage: pd.DataFrame, app: np.ndarray, used: np.ndarray) -> dict[str, np.ndarray]:
+    """The usage table as ``overage_lines`` takes it: (app code, month) ``key``, counts per day."""
+    return {
+        "key": (app << MONTH_BITS) | used,
+        "dau": pd.to_numeric(usage["dau"]).fillna(0).to_numpy(np.int64),
+        "groups": pd.to_numeric(usage["groups"]).fillna(0).to_numpy(np.int64),
+    }
+
+
+def _purchase_arrays(
+    purchases: pd.DataFrame, app: np.ndarray, bought: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The purchases as ``prepaid_lines`` takes them: absent pack columns as None, ``months``
+    defaulting to 1."""
+    pu = {"app": app, "time": bought, "edition": purchases["edition"].to_numpy()}
+    for pack in PACKS:
+        pu[pack] = purchases[pack].to_numpy() if pack in purchases else np.full(len(bought), None)
+    n_months = purchases["months"] if "months" in purchases else pd.Series(1, index=purchases.index)
+    pu["months"] = pd.to_numeric(n_months).fillna(1).to_numpy(np.int64)
+    return pu

@@ -4,7 +4,7 @@ by the rules engine -- the reference the ``fast`` mode (:mod:`sim.model.fast`) i
 Processes: one *console* process wakes at every local midnight (seconds since the scenario
 start are ``env.now``; instants for the engine are ``start_ns + round(now * 1e9)``). At day
 ``d``'s midnight it closes day ``d - 1`` (usage row, sliding window), draws the month's plans on
-the 1st, takes the day's decisions (:class:`sim.model.decisions.Console`) and checks the day's DAU
+the 1st, takes the day's decisions (:class:`sim.model.console.Console`) and checks the day's DAU
 against the edition (72000 on a hard cap, via ``Engine.dau_over_limit``). On the 1st of each
 month it starts one process per tenant that plays the month's planned operations in time order,
 each after a ``timeout`` to its instant. A deactivated tenant's users stop; operations on a
@@ -29,7 +29,8 @@ from sim.billing.schedule import PriceChange
 from sim.core import calendar
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.core.vocab import Code
-from sim.model.decisions import ATTEMPTS, CODE_COL, GONE, LAPSED, POLICIES, Console, Stats
+from sim.model.console import ATTEMPTS, CODE_COL, GONE, LAPSED, Console, Stats
+from sim.model.decisions import POLICIES
 from sim.model.population import (
     CREATE,
     INVITE,
@@ -215,7 +216,13 @@ class ModelBase:
         self.engine = Engine(catalog)
         self.stats = Stats(len(self.tenants), scenario.behaviour.window_days)
         self.console = Console(
-            self.tenants, catalog, scenario.behaviour, self.engine, self.stats, self.h.start_ns
+            self.tenants,
+            catalog,
+            scenario.behaviour,
+            self.engine,
+            self.stats,
+            self.h.start_ns,
+            POLICIES,
         )
         self.console.month_first = set(self.h.month_first.tolist())
         self.price_changes = self._schedule(scenario)
@@ -241,14 +248,18 @@ class ModelBase:
 
 def split_invites(
     plan: dict[str, np.ndarray],
-) -> tuple[dict[str, np.ndarray], dict[int, list[int]]]:
+) -> tuple[dict[str, np.ndarray], dict[int, list[Any]]]:
     """A plan without its :data:`~sim.model.population.INVITE` rows, and the initial members
     they give each group created with some (in plan order: R13, ``create_group``'s
-    ``members``)."""
+    ``members``).
+
+    Members are the plan's user ids as ``tolist`` gives them, like every id this model hands
+    the engine (which only uses them as keys).
+    """
     inv = plan["op"] == INVITE
     if not inv.any():
         return plan, {}
-    invited: dict[int, list[int]] = {}
+    invited: dict[int, list[Any]] = {}
     for g, u in zip(plan["group"][inv].tolist(), plan["user"][inv].tolist(), strict=True):
         invited.setdefault(g, []).append(u)
     return {c: a[~inv] for c, a in plan.items()}, invited
@@ -351,6 +362,24 @@ class ExactModel(ModelBase):
         self.dau_today[:] = 0
 
     # -- a tenant's month --------------------------------------------------------------------
+    def _group_created(self, i: int, gtype: int) -> None:
+        """Tenant ``i``'s group counts and their peaks after it created a ``gtype`` group."""
+        if gtype == LIVE_TYPE:
+            self.live[i] += 1
+            self.peak_live[i] = max(self.peak_live[i], self.live[i])
+        else:
+            self.nonlive[i] += 1
+        total = self.live[i] + self.nonlive[i]
+        if total > self.peak_groups[i]:
+            self.peak_groups[i] = total
+
+    def _group_dissolved(self, i: int, gtype: int) -> None:
+        """Tenant ``i``'s group counts after it dissolved a ``gtype`` group."""
+        if gtype == LIVE_TYPE:
+            self.live[i] -= 1
+        else:
+            self.nonlive[i] -= 1
+
     def _tenant(self, i: int, plan: dict[str, np.ndarray]) -> Any:
         env, eng, con = self.env, self.engine, self.console
         app = self.tenants[i].app
@@ -383,22 +412,12 @@ class ExactModel(ModelBase):
                 code, reason, _ = eng.create_group(t_ns, app, user, group, gtypes[gtype], members)
                 if not reason:
                     created.add(group)
-                    if gtype == LIVE_TYPE:
-                        self.live[i] += 1
-                        self.peak_live[i] = max(self.peak_live[i], self.live[i])
-                    else:
-                        self.nonlive[i] += 1
-                    total = self.live[i] + self.nonlive[i]
-                    if total > self.peak_groups[i]:
-                        self.peak_groups[i] = total
+                    self._group_created(i, gtype)
             else:  # DISSOLVE
                 code, reason, _ = eng.dissolve_group(t_ns, app, user, group)
                 if not reason:
                     created.discard(group)
-                    if gtype == LIVE_TYPE:
-                        self.live[i] -= 1
-                    else:
-                        self.nonlive[i] -= 1
+                    self._group_dissolved(i, gtype)
             if reason and code in CODE_COL:
                 today[CODE_COL[code]] += 1
             today[ATTEMPTS] += 1

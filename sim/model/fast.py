@@ -20,11 +20,12 @@ in one of two ways:
   the day. A step has at most one operation per tenant, and tenants share no state, so a step is
   decided as one vector with no conflicts; steps run in order, so every tenant's operations are
   decided in its own time order, exactly as in ``exact``; once fewer than ``MIN_WIDTH`` tenants
-  remain, the rest one by one in plain Python (:meth:`_tail`). A tenant's opening registrations
-  (day one's initial users) are decided at once before the steps (:func:`~sim.model.fastday.opening_registrations`).
+  remain, the rest one by one in plain Python (:func:`~sim.model.fastday.decide_one_by_one`).
+  A tenant's opening registrations (day one's initial users) are decided at once before the
+  steps (:func:`~sim.model.fastday.opening_registrations`).
 
 Console operations (rare) still go through the engine via the shared
-:class:`~sim.model.decisions.Console`; the engine's timeline is what billing reads. The groups'
+:class:`~sim.model.console.Console`; the engine's timeline is what billing reads. The groups'
 members are held in blocks, one per group and day of joins (:class:`~sim.model.fastparts.Members`),
 so that a dissolution releases them in a few vector passes; the members of dissolved groups are
 dropped at month starts. What stands in for slower numpy calls (the day's order, the day of a
@@ -51,7 +52,7 @@ import numpy as np
 
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.core.vocab import Code
-from sim.model.decisions import ATTEMPTS, CODE_COL, GONE
+from sim.model.console import ATTEMPTS, CODE_COL, GONE
 from sim.model.exact import (
     USAGE_COLUMNS,
     ModelBase,
@@ -80,12 +81,12 @@ from sim.model.fastparts import Grow, Members, by_tenant_time, day_of
 from sim.model.population import CREATE, DISSOLVE, INVITE, JOIN, LIVE_TYPE, REGISTER, plan_pieces
 
 MIN_WIDTH = 64
-"""A step with fewer tenants than this is cheaper one operation at a time (:meth:`_tail`)."""
+"""A step with fewer tenants than this is cheaper one operation at a time (``decide_one_by_one``)."""
 PLAN_CHUNK = 1000
 """Tenants whose plans are drawn in one call (bounds the memory the drawing takes)."""
 _ONE = np.int32(1)  # (np.add.at is fast when the value has the array's dtype)
 _COL_OF = np.array([CODE_COL.get(int(c), -1) for c in CODE_LIST], dtype=np.int64)
-"""Column of :class:`~sim.model.decisions.Stats` counting each code of ``CODE_LIST`` (-1: none)."""
+"""Column of :class:`~sim.model.console.Stats` counting each code of ``CODE_LIST`` (-1: none)."""
 _LIMIT_KEYS = ("edition", "live_unlimited", "members_per_group", "groups_per_user")
 """What :func:`~sim.model.fastday.limits_of` reads of a configuration."""
 
@@ -473,7 +474,7 @@ class FastModel(ModelBase):
         self, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
     ) -> np.ndarray:
         """Operations sorted by (tenant, time), decided in steps: step ``r`` holds every
-        tenant's ``r``-th operation; the busiest tenants' tail one by one (:meth:`_tail`). A
+        tenant's ``r``-th operation; the busiest tenants' tail one by one (``decide_one_by_one``). A
         tenant's opening registrations (nothing else of its day before them) are decided at
         once first (:func:`~sim.model.fastday.opening_registrations`): on day one, the initial users come before anything
         else, thousands of them where the accounts run out."""
@@ -499,7 +500,7 @@ class FastModel(ModelBase):
             if len(idx) < self.min_width:  # few tenants left: finish them one by one
                 rest = order[cuts[r] :]
                 rest = rest[np.lexsort((rank[rest], ten[rest]))]
-                code[rest] = self._tail(*(c[rest] for c in cols))
+                code[rest] = decide_one_by_one(self, *(c[rest] for c in cols))
                 break
             code[idx] = self._step(*(c[idx] for c in cols))
         return code
@@ -563,15 +564,7 @@ class FastModel(ModelBase):
         self.ucount[uu] = np.where(new_acc, 0, cnt) + (ok & counted)
         c_ok = ok & is_create
         if c_ok.any():
-            self._found(gg[c_ok], uu[c_ok])
-            lv = live[c_ok]
-            t_c = ti[c_ok]
-            self.live[t_c] += lv
-            self.nonlive[t_c] += ~lv
-            self.peak_live[t_c] = np.maximum(self.peak_live[t_c], self.live[t_c])
-            self.peak_groups[t_c] = np.maximum(
-                self.peak_groups[t_c], self.live[t_c] + self.nonlive[t_c]
-            )
+            self._step_created(ti[c_ok], gg[c_ok], uu[c_ok], live[c_ok])
         j_ok = ok & is_join
         if j_ok.any():
             gi = gg[j_ok]  # distinct: one operation per tenant
@@ -579,20 +572,29 @@ class FastModel(ModelBase):
             g["size"][gi] += 1
         d_ok = ok & (op == DISSOLVE)
         if d_ok.any():
-            gi = gg[d_ok]
-            g["alive"][gi] = False
-            lv = live[d_ok]
-            t_d = ti[d_ok]
-            self.live[t_d] -= lv
-            self.nonlive[t_d] -= ~lv
-            nl = gi[~lv]
-            self.ucount[g["owner"][nl]] -= 1
-            np.add.at(self.ucount, self.m.users(g["head"][nl]), -_ONE)
+            self._step_dissolved(ti[d_ok], gg[d_ok], live[d_ok])
         return code
 
-    def _tail(
-        self, ten: np.ndarray, op: np.ndarray, uu: np.ndarray, gg: np.ndarray, ty: np.ndarray
-    ) -> np.ndarray:
-        """The same rules as :meth:`_step`, one operation at a time, for operations sorted by
-        (tenant, time): the long tail of a day's busiest tenants."""
-        return decide_one_by_one(self, ten, op, uu, gg, ty)
+    def _step_created(
+        self, t_c: np.ndarray, gi: np.ndarray, owners: np.ndarray, lv: np.ndarray
+    ) -> None:
+        """A step's successful creations (:meth:`_step`: distinct tenants ``t_c``): groups
+        ``gi`` founded by ``owners``, live where ``lv``; the tenants' group counts and peaks."""
+        self._found(gi, owners)
+        self.live[t_c] += lv
+        self.nonlive[t_c] += ~lv
+        self.peak_live[t_c] = np.maximum(self.peak_live[t_c], self.live[t_c])
+        total = self.live[t_c] + self.nonlive[t_c]
+        self.peak_groups[t_c] = np.maximum(self.peak_groups[t_c], total)
+
+    def _step_dissolved(self, t_d: np.ndarray, gi: np.ndarray, lv: np.ndarray) -> None:
+        """A step's successful dissolutions (:meth:`_step`: distinct tenants ``t_d``): groups
+        ``gi``, live where ``lv``, gone; the tenants' group counts, and the users' non-live
+        groups of their owners and members, one fewer."""
+        g = self.g.a
+        g["alive"][gi] = False
+        self.live[t_d] -= lv
+        self.nonlive[t_d] -= ~lv
+        nl = gi[~lv]
+        self.ucount[g["owner"][nl]] -= 1
+        np.add.at(self.ucount, self.m.users(g["head"][nl]), -_ONE)

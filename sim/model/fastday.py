@@ -21,7 +21,7 @@ import numpy as np
 
 from sim.core.catalog import GROUP_TYPES, Catalog
 from sim.core.vocab import Code
-from sim.model.decisions import LAPSED
+from sim.model.console import LAPSED
 from sim.model.population import CREATE, DISSOLVE, INVITE, JOIN, LIVE_TYPE, REGISTER
 from sim.rules.limits import GROUP_CODES
 from sim.rules.state import derive_limits
