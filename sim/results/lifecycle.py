@@ -81,11 +81,30 @@ def _kinds(prev: pd.DataFrame, cur: pd.DataFrame) -> np.ndarray:
 
 
 def transitions(run: Run) -> pd.DataFrame:
-    """Every change of an app's state or packs: replication, app, archetype, time, date,
-    month, from_state, to_state, from_edition, to_edition, kind (``upgrade``, ``downgrade``,
-    ``pack_up``, ``pack_down``, ``pack_change``, ``lapse``, ``renewal``, ``deactivation``,
-    ``other``); only changes within the run's months (the engine also dates a prepaid
-    package's lapse after the horizon)."""
+    """Every change of an app's state or packs within the run's months.
+
+    One change per pair of consecutive timeline intervals of an app; only changes within the
+    run's months (the engine also dates a prepaid package's lapse after the horizon). ``kind``,
+    first rule that applies: ``deactivation`` (to Deactivated); ``downgrade`` (IM → Trial);
+    ``lapse`` (to Trial-lapsed); ``upgrade`` / ``downgrade`` (edition rank up / down,
+    :data:`EDITION_RANK`); ``upgrade`` (another state, a ``-prepaid`` or ``-postpaid`` one);
+    ``other`` (another state); ``pack_up`` / ``pack_down`` / ``pack_change`` (packs raised,
+    lowered, both); ``renewal`` (Trial-prepaid again); else ``other``.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int), ``app``, ``archetype`` (``unknown`` if not known),
+        ``time`` (naive datetime64, the catalog's zone: the start of the new interval),
+        ``date`` (its day), ``month`` (``YYYY-MM``), ``from_state``, ``to_state``,
+        ``from_edition``, ``to_edition``, ``kind`` (one of :data:`CHANGE_KINDS`). Rows in
+        timeline order (replication, app, start); a fresh RangeIndex.
+    """
     tl = run.timeline
     cols = [
         "replication",
@@ -127,8 +146,25 @@ def transitions(run: Run) -> pd.DataFrame:
 
 
 def lifecycle_flow(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Apps that went from one state to another (each app once per pair; packs-only changes
-    left out), mean per replication: from_state, to_state, kind, apps."""
+    """Apps that went from one state to another, mean per replication.
+
+    Each app counts once per (from_state, to_state, kind) in a replication; packs-only changes
+    (same state) are left out.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+    trans : pandas.DataFrame or None, default None
+        :func:`transitions` of ``run``, if already computed; None computes it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``from_state``, ``to_state``, ``kind`` (str), ``apps`` (float, apps: distinct
+        apps summed over the replications, divided by their number). Rows sorted by ``apps``
+        descending; a fresh RangeIndex.
+    """
     t = transitions(run) if trans is None else trans
     t = t[t["from_state"] != t["to_state"]]
     keys = ["replication", "from_state", "to_state", "kind"]
@@ -138,7 +174,19 @@ def lifecycle_flow(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def initial_states(run: Run) -> pd.DataFrame:
-    """Apps by the state of their first interval, mean per replication: state, apps."""
+    """Apps by the state of their first timeline interval, mean per replication.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``state`` (str), ``apps`` (float, apps: summed over the replications, divided
+        by their number). Rows sorted by state. Empty (these columns) without a timeline.
+    """
     tl = run.timeline
     if tl.empty:
         return pd.DataFrame(columns=["state", "apps"])
@@ -154,9 +202,31 @@ def initial_states(run: Run) -> pd.DataFrame:
 def changes_by_month(
     run: Run, kinds: Sequence[str], trans: pd.DataFrame | None = None, per_replication: bool = False
 ) -> pd.DataFrame:
-    """Transitions of the given ``kinds`` per month, from_state, to_state and kind: ``apps``
-    (distinct) and ``changes``; downgrades are ``("downgrade", "pack_down")``, deactivations
-    ``("deactivation",)``. Means per replication unless ``per_replication``."""
+    """Transitions of the given ``kinds`` per month, from_state, to_state and kind.
+
+    Downgrades are ``("downgrade", "pack_down")``, deactivations ``("deactivation",)``.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+    kinds : sequence of str
+        The transition kinds to keep (:data:`CHANGE_KINDS`).
+    trans : pandas.DataFrame or None, default None
+        :func:`transitions` of ``run``, if already computed; None computes it.
+    per_replication : bool, default False
+        True: one row per replication and key, counts as counted. False: no ``replication``
+        column, counts are means per replication (summed, divided by the replications).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int; only when ``per_replication``), ``month``
+        (``YYYY-MM``), ``from_state``, ``to_state``, ``kind``, ``apps`` (apps: distinct apps
+        with such a change) and ``changes`` (changes: transitions, an app may change more than
+        once); float when means. Rows sorted by the keys; a fresh RangeIndex. Only keys with a
+        change.
+    """
     t = transitions(run) if trans is None else trans
     t = t[t["kind"].isin(list(kinds))]
     keys = ["replication", "month", "from_state", "to_state", "kind"]
@@ -167,9 +237,30 @@ def changes_by_month(
 
 
 def upgrade_funnel(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per replication and app that met a limit error (R13, :data:`LIMIT_CODES`): the date and
-    code of its first, and its first upgrade (edition up, prepaid bought, or pack raised) on a
-    later day: upgrade_date, action, to_state, days_to_upgrade (NaN if it never upgraded)."""
+    """Per replication and app that met a limit error: that error and its first later upgrade.
+
+    A limit error is one of :data:`LIMIT_CODES` (R13); the upgrade is the app's first
+    transition of :data:`UPGRADE_KINDS` (edition up, prepaid bought, or pack raised) on a later
+    day than its first limit error.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+    trans : pandas.DataFrame or None, default None
+        :func:`transitions` of ``run``, if already computed; None computes it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int), ``app``, ``archetype`` (``unknown`` if not known),
+        ``first_limit_date`` (naive datetime64 day of the first limit error),
+        ``first_limit_code`` (int), ``upgrade_date`` (day of the upgrade; NaT if none),
+        ``action`` (its kind: ``upgrade`` or ``pack_up``; NaN if none), ``to_state`` (the
+        state after it; NaN if none), ``days_to_upgrade`` (float, days from first limit error
+        to upgrade; NaN if it never upgraded). Rows sorted by replication and app; a fresh
+        RangeIndex. Empty (these columns) when no app met a limit error.
+    """
     cols = [
         "replication",
         "app",
@@ -203,7 +294,24 @@ def upgrade_funnel(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def funnel_summary(run: Run, funnel: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The funnel in stages, mean per replication: stage, apps, share of all apps."""
+    """The upgrade funnel in stages, mean per replication.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+    funnel : pandas.DataFrame or None, default None
+        :func:`upgrade_funnel` of ``run``, if already computed; None computes it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Five rows, in this order (``stage``): ``all apps`` (apps in the timeline), ``met a
+        limit error``, ``upgraded after it``, ``... within 7 days``, ``... within 30 days``
+        (days from the first limit error to the upgrade). Columns: ``stage`` (str), ``apps``
+        (float, apps: summed over the replications, divided by their number), ``share`` (float,
+        a fraction 0-1 of all apps; NaN when there are none).
+    """
     f = upgrade_funnel(run) if funnel is None else funnel
     n = len(run.replications)
     total = (
@@ -223,15 +331,47 @@ def funnel_summary(run: Run, funnel: pd.DataFrame | None = None) -> pd.DataFrame
 
 
 def grandfathered_excess(run: Run) -> pd.DataFrame:
-    """Per replication, app and day above a group cap (:func:`sim.results.prepare.
-    grandfathered_excess`); needs the usage table whole (empty when the run was read in
-    streaming: :func:`grandfathered_by_day` has the tallies)."""
+    """Per replication, app and day above a group cap (R12).
+
+    See :func:`sim.results.prepare.grandfathered_excess`. Needs the usage table whole: empty
+    when the run was read in streaming (:func:`grandfathered_by_day` has the tallies).
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int), ``app``, ``date`` (naive datetime64 day), ``month``
+        (``YYYY-MM``), ``edition``, ``nonlive_groups`` (groups: groups - live groups, daily
+        peaks), ``nonlive_cap`` (groups; inf: unlimited), ``excess_groups`` (groups above the
+        cap, ≥ 0), ``live_groups``, ``live_cap`` (inf: unlimited or ``live_unlimited``),
+        ``excess_live_groups`` (groups, ≥ 0). Only days with an excess, sorted by replication,
+        app, date; a fresh RangeIndex. Empty (these columns) without caps or group counts.
+    """
     return prep.grandfathered_excess(run.usage, run.caps)
 
 
 def grandfathered_by_day(run: Run) -> pd.DataFrame:
-    """Per day, mean per replication: apps above their group cap and their excess groups,
-    apps above their live-group cap and their excess live groups."""
+    """Apps above their group caps and their excess groups per day, mean per replication.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``date`` (naive datetime64 day), ``apps_over_group_cap`` (apps above their
+        non-live group cap), ``excess_groups`` (groups above it, summed over those apps),
+        ``apps_over_live_cap`` (apps above their live-group cap), ``excess_live_groups``
+        (live groups above it); floats, summed over the replications and divided by their
+        number. One row per day of usage (0 where no app was above a cap), in date order.
+        Empty (these columns) when no app was ever above a cap (or without caps or usage).
+    """
     per = run.gf_by_day
     cols = list(prep.GF_COLUMNS)
     out = per_replication_mean(per, ["date"], cols, len(run.replications))
@@ -244,11 +384,35 @@ def grandfathered_by_day(run: Run) -> pd.DataFrame:
 
 
 def cohorts(run: Run) -> pd.DataFrame:
-    """Apps by cohort (the month of their first day) and archetype, over the report's months,
-    means per replication: ``apps``, ``paying`` (apps with a recurring charge that month),
-    ``share_paying`` (paying / apps), ``mrr`` and ``revenue_retention`` (the cohort's MRR as a
-    share of its MRR in its first month with any): columns cohort, archetype, month, age
-    (months since the cohort's month), apps, paying, share_paying, mrr, revenue_retention."""
+    """Apps by cohort and archetype over the report's months, means per replication.
+
+    The cohort is the month of an app's first day (its first timeline interval, possibly in
+    the warm-up). ``revenue_retention`` is the cohort's MRR as a share of its MRR in its first
+    month with any.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cohort, archetype and report month from the cohort's month on, sorted by
+        cohort, archetype, month; a fresh RangeIndex. Columns:
+
+        - ``cohort``, ``month`` (``YYYY-MM``), ``archetype`` (``unknown`` if not known);
+        - ``age`` (int, months since the cohort's month);
+        - ``apps`` (float, apps of the cohort, whatever their state);
+        - ``paying`` (float, apps with a recurring charge that month, :func:`recurring`);
+        - ``share_paying`` (float, a fraction 0-1: paying / apps);
+        - ``mrr`` (float, the cohort's recurring charges, in the bills' currency per month);
+        - ``revenue_retention`` (float, a fraction: mrr / the cohort's mrr in its first month
+          with mrr above 0; NaN before it or if none).
+
+        Counts and money are summed over the replications and divided by their number. Empty
+        (these columns) without a timeline or months.
+    """
     cols = [
         "cohort",
         "archetype",
@@ -295,8 +459,23 @@ def cohorts(run: Run) -> pd.DataFrame:
 
 
 def recurring(run: Run) -> pd.DataFrame:
-    """Recurring charges per replication, app and month of the report: postpaid lines, and
-    prepaid lines spread evenly over the months bought: replication, app, month, amount."""
+    """Recurring charges per replication, app and month of the report.
+
+    Postpaid lines in their month, and prepaid lines spread evenly over the months bought
+    (``quantity`` months from the month of purchase, at least 1: amount / quantity each).
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int), ``app``, ``month`` (``YYYY-MM``, a report month),
+        ``amount`` (float, in the bills' currency per month: that app's recurring charges
+        that month). One row per key with a charge line, sorted by replication, app, month.
+    """
     b = run.bills
     rec = b[b["kind"] == "postpaid"][["replication", "app", "month", "amount"]]
     pre = b[b["kind"] == "prepaid"]
@@ -320,11 +499,32 @@ BRIDGE_STEPS = ("new", "expansion", "contraction", "churn")
 
 
 def mrr_bridge(run: Run) -> pd.DataFrame:
-    """The MRR bridge (waterfall) month by month, means per replication: for each month after
-    the first, ``start`` (last month's MRR), ``new`` (apps paying now that did not last
-    month), ``expansion`` and ``contraction`` (apps paying both months, more or less),
-    ``churn`` (apps that stopped paying, negative) and ``end``; start + new + expansion +
-    contraction + churn = end. Currency per month."""
+    """The MRR bridge (waterfall) month by month, means per replication.
+
+    start + new + expansion + contraction + churn = end.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`~sim.results.prepare.prepare`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per report month after the first, in month order; a fresh RangeIndex. Columns,
+        money in the bills' currency per month (MRR as in :func:`recurring`), summed over the
+        replications and divided by their number:
+
+        - ``month`` (``YYYY-MM``);
+        - ``start``: last month's MRR;
+        - ``new``: MRR of apps paying now that did not last month;
+        - ``expansion``: the increase of apps paying both months, more (≥ 0);
+        - ``contraction``: the decrease of apps paying both months, less (≤ 0);
+        - ``churn``: last month's MRR of apps that stopped paying (≤ 0);
+        - ``end``: this month's MRR.
+
+        Empty (these columns) with fewer than 2 report months.
+    """
     cols = ["month", "start", *BRIDGE_STEPS, "end"]
     rec = recurring(run)
     months = list(run.months)

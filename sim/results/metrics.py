@@ -1,8 +1,8 @@
 """Metrics of a run: tidy DataFrames from its tables, one row per key. Pure pandas, no I/O.
 
-Build a :class:`~sim.results.prepare.Run` with :func:`prepare` (:mod:`sim.results.prepare`) from the tables
-``sim run`` writes and its ``summary.json``; every function here takes a ``Run`` and returns a
-DataFrame.
+Build a :class:`~sim.results.prepare.Run` with :func:`prepare` (:mod:`sim.results.prepare`)
+from the tables ``sim run`` writes and its ``summary.json``; every function here takes a
+``Run`` and returns a DataFrame.
 
 Conventions, stated once:
 
@@ -95,13 +95,43 @@ def _sum_by(df: pd.DataFrame, keys: list[str], col: str, name: str) -> pd.DataFr
 
 
 def error_rates(run: Run, by: Sequence[str] = (), per_replication: bool = True) -> pd.DataFrame:
-    """Error-code rates per ``by`` (any of ``month``, ``op``, ``edition``) and ``error_code``.
+    """Error-code rates per ``by`` key and ``error_code``.
 
-    Columns: ``of`` (``operations`` for group operations, ``user-days`` for refused activity,
-    op ``activity``), ``errors``, ``attempts`` (the group operations of the ``by`` key, or the
-    DAU demanded, served + refused, in user-days), ``share`` (errors / attempts) and
-    ``per_1000_dau`` (errors × 1000 / served DAU-days of the key; ``op`` does not divide DAU).
-    ``per_replication=False``: counts are means per replication.
+    Only refused attempts (``error_code`` other than 0) make rows. Group operations are counted
+    in operations; refused DAU (op ``activity``: 72000, 60020) in user-days, out of the DAU
+    demanded (served + refused).
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`prepare`).
+    by : sequence of str, default ()
+        Keys to break the rates down by, any of ``month``, ``op``, ``edition`` (the edition in
+        force at 12:00 that day); ``()``: one row per error code (and ``of``).
+    per_replication : bool, default True
+        True: one row per replication and key, counts as counted in that replication. False: no
+        ``replication`` column, counts are means per replication (summed over the replications,
+        divided by their number).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns, in order:
+
+        - ``replication`` (int; only when ``per_replication``), then the ``by`` keys;
+        - ``error_code`` (int) and ``reason`` (str, the code's short reason);
+        - ``of`` (str): ``operations`` for group operations, ``user-days`` for refused activity
+          (op ``activity``);
+        - ``errors`` (float): refused operations, or refused user-days;
+        - ``attempts`` (float): the group operations of the ``by`` key (op ``activity`` left
+          out), in operations; or the DAU demanded, served + refused, in user-days;
+        - ``share`` (float, a fraction 0-1): errors / attempts; NaN without attempts;
+        - ``per_1000_dau`` (float, errors per day per 1,000 DAU): errors × 1000 / the served
+          DAU-days of the key (``op`` does not divide DAU: with ``op`` in ``by`` the
+          denominator is that of the other keys); NaN without DAU (a replay).
+
+        Rows sorted by the keys, ``error_code``, ``of``; a fresh RangeIndex. Empty (these
+        columns) when the run has no group operations.
     """
     by = list(by)
     c = run.op_totals
@@ -141,8 +171,27 @@ def error_rates(run: Run, by: Sequence[str] = (), per_replication: bool = True) 
 
 
 def console_refusals(run: Run, per_replication: bool = False) -> pd.DataFrame:
-    """Console operations refused, by op and reason: ``refused``, ``attempts`` (of the op),
-    ``share``. Means per replication unless ``per_replication``."""
+    """Console operations refused, by op and reason.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`prepare`).
+    per_replication : bool, default False
+        True: one row per replication, op and reason, counts as counted. False: no
+        ``replication`` column, counts are means per replication.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int; only when ``per_replication``), ``op`` (str), ``reason``
+        (str), ``refused`` (float, console operations refused), ``attempts`` (float, console
+        operations of the op attempted, whatever their reason or outcome), ``share`` (float, a
+        fraction 0-1: refused / attempts). Only (op, reason) pairs with a refusal. Rows sorted by
+        ``refused`` descending (by ``replication`` descending first when ``per_replication``);
+        a fresh RangeIndex. Empty (these columns) without console operations or their ``ok``
+        column.
+    """
     c = run.console_ops
     keys = ["replication"] if per_replication else []
     cols = [*keys, "op", "reason", "refused", "attempts", "share"]
@@ -157,9 +206,31 @@ def console_refusals(run: Run, per_replication: bool = False) -> pd.DataFrame:
 
 
 def top_error_apps(run: Run, n: int = 10) -> pd.DataFrame:
-    """The ``n`` apps with the most refused group operations (means per replication): app,
-    archetype, errors, attempts, share, refused_user_days (DAU refused, op ``activity``), and
-    one column per error code of a group operation (its refusals)."""
+    """The ``n`` apps with the most refused group operations, means per replication.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`prepare`).
+    n : int, default 10
+        How many apps.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per app, most refused group operations (op ``activity`` left out) first, ties in
+        app order. Columns (counts are means per replication: summed over the replications,
+        divided by their number):
+
+        - ``app`` (str), ``archetype`` (str, "" if unknown);
+        - ``errors`` (float, refused group operations), ``attempts`` (float, group operations
+          attempted), ``share`` (float, a fraction 0-1: errors / attempts);
+        - ``refused_user_days`` (float, user-days): DAU refused (op ``activity``);
+        - then one column per error code of a group operation refused to these apps, named by
+          the code (str, e.g. ``"10014"``): its refused operations.
+
+        A fresh RangeIndex. Empty (the first six columns) without refused group operations.
+    """
     c = run.app_errors
     cols = ["app", "archetype", "errors", "attempts", "share", "refused_user_days"]
     if c.empty:
@@ -196,9 +267,30 @@ def top_error_apps(run: Run, n: int = 10) -> pd.DataFrame:
 
 
 def revenue(run: Run, by: Sequence[str] = ("month",), per_replication: bool = True) -> pd.DataFrame:
-    """Billed ``amount`` per ``by`` (any bill column, or ``edition`` / ``archetype``), by the
-    month of service (prepaid: the month of purchase). Every month of the run appears when
-    ``month`` is the only key."""
+    """Billed ``amount`` per ``by`` key, by the month of service (prepaid: the month of purchase).
+
+    Only bill lines of the report's months count (not the warm-up). Every month of the run
+    appears (0 without bills) when ``month`` is the only key.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`prepare`).
+    by : sequence of str, default ("month",)
+        Keys: any bill column (``month``, ``item``, ``option``, ``kind``, ``app``, ...), or
+        ``edition`` (the edition the line belongs to) / ``archetype`` (the app's).
+    per_replication : bool, default True
+        True: one row per replication and key. False: no ``replication`` column, amounts are
+        means per replication (summed over the replications, divided by their number).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int; only when ``per_replication``), the ``by`` keys,
+        ``amount`` (float, in the bills' currency: the sum of the bill lines, over the whole
+        key, e.g. per month with ``by=("month",)``). Rows sorted by the keys; a fresh
+        RangeIndex.
+    """
     keys = (["replication"] if per_replication else []) + list(by)
     b = run.bills
     b = b[b["month"].isin(list(run.months))] if run.months and len(b) else b
@@ -225,8 +317,21 @@ def _month_bounds(months: Sequence[str]) -> tuple[pd.DatetimeIndex, pd.DatetimeI
 
 
 def live_apps(run: Run) -> pd.DataFrame:
-    """Apps in a live state (not Deactivated) at some moment of each month: replication,
-    month, live_apps."""
+    """Apps in a live state (not Deactivated) at some moment of each month.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`prepare`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int), ``month`` (``YYYY-MM``), ``live_apps`` (int, apps: those
+        with a timeline interval in a state other than Deactivated that overlaps the month).
+        One row per report month and replication (a replication without any: 0), ordered by
+        month, then replication. Empty (these columns) without a timeline or months.
+    """
     tl = run.timeline
     rows = []
     if not tl.empty and run.months:
@@ -241,10 +346,33 @@ def live_apps(run: Run) -> pd.DataFrame:
 
 
 def mrr_arpu(run: Run) -> pd.DataFrame:
-    """Per replication and month: ``revenue`` (as billed for the month), ``mrr`` (recurring:
-    postpaid lines, plus prepaid lines spread evenly over the months bought), ``overage``,
-    ``live_apps``, ``paying_apps`` (a recurring charge that month), ``arpu`` = (mrr +
-    overage) / live_apps and ``arppu`` = the same per paying app. Currency per month."""
+    """Revenue, MRR, overage and ARPU per replication and month.
+
+    ``mrr`` is recurring revenue: postpaid lines, plus prepaid lines spread evenly over the
+    months bought (:func:`recurring`). A figure missing for a month is 0.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`prepare`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per replication and report month (replication, then month order; a fresh
+        RangeIndex). Columns, money in the bills' currency per month:
+
+        - ``replication`` (int), ``month`` (``YYYY-MM``);
+        - ``revenue`` (float): all bill lines billed for the month;
+        - ``mrr`` (float): recurring charges of the month;
+        - ``overage`` (float): usage overage lines (kind ``overage``);
+        - ``paying_apps`` (apps): apps with a recurring charge above 0 that month;
+        - ``live_apps`` (apps): :func:`live_apps`;
+        - ``arpu`` (float, currency per app per month): (mrr + overage) / live_apps; NaN
+          without live apps;
+        - ``arppu`` (float, currency per paying app per month): (mrr + overage) / paying_apps;
+          NaN without paying apps.
+    """
     b = run.bills
     grid = pd.DataFrame(
         [(r, m) for r in run.replications for m in run.months], columns=["replication", "month"]
@@ -376,14 +504,58 @@ ZERO_IF_MISSING = frozenset(
 
 
 def rate_label(code: int, reason: str, of: str) -> str:
-    """The label of an error code's rate: code, reason, and what it is counted in (a code
-    can be counted both in refused operations and in refused user-days: 60020)."""
+    """The label of an error code's rate: code, reason, and what it is counted in.
+
+    A code can be counted both in refused operations and in refused user-days (60020).
+
+    Parameters
+    ----------
+    code : int
+        The error code.
+    reason : str
+        Its short reason (``CODE_REASONS``).
+    of : str
+        What it is counted in, as :func:`error_rates` ``of``: ``user-days`` or ``operations``
+        (anything but ``user-days`` reads as operations).
+
+    Returns
+    -------
+    str
+        ``"<code> <reason>: refused user-days"`` or ``"<code> <reason>: refused operations"``.
+    """
     return f"{code} {reason}: {'refused user-days' if of == 'user-days' else 'refused operations'}"
 
 
 def headline(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The headline figures per replication: replication, metric, label, unit, value
-    (``trans``: :func:`transitions`, if known)."""
+    """The headline figures per replication, in long form.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`prepare`).
+    trans : pandas.DataFrame or None, default None
+        :func:`transitions` of ``run``, if already computed; None computes it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int), ``metric`` (str, an id of :data:`HEADLINES`, or
+        ``rate_<code>`` / ``rate_<code>_dau``), ``label`` (str), ``unit`` (str) and ``value``
+        (float, in ``unit``). Units: the bills' currency (``revenue_total``,
+        ``overage_total``), currency/month (``mrr_last``, ``mrr_mean``), currency/app/month
+        (``arpu_last``), apps, operations, days (``days_to_upgrade``, a median), % as 0-100
+        (``error_share``, ``dau_refused_share``, ``upgraded_after_limit``) and per day per 1,000
+        DAU (``errors_per_1000_dau`` and the rates).
+
+        Rows: the metrics in :data:`HEADLINES` order, each with one row per replication (in
+        replication order); a metric the run cannot give is left out (``dau_refused_share``
+        without usage days, ``console_refusals`` without console outcomes,
+        ``grandfathered_apps_last`` without caps). A replication without a figure has 0 for
+        the :data:`ZERO_IF_MISSING` metrics, NaN for the others. Then one ``rate_<code>`` per
+        error code met in group operations and one ``rate_<code>_dau`` per code met in refused
+        user-days (:func:`error_rates` ``per_1000_dau``, 0 in a replication without it), by
+        code; none when the run has no DAU (a replay). A fresh RangeIndex.
+    """
     reps = list(run.replications)
     t = transitions(run) if trans is None else trans
     vals = {**_money_figures(run), **_refusal_figures(run), **_lifecycle_figures(run, t)}
@@ -407,14 +579,62 @@ def headline(run: Run, trans: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def headline_summary(run: Run, per_rep: pd.DataFrame | None = None) -> pd.DataFrame:
-    """:func:`headline` as mean and 95 % confidence interval over the replications."""
+    """:func:`headline` as mean and 95 % confidence interval over the replications.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`prepare`).
+    per_rep : pandas.DataFrame or None, default None
+        :func:`headline` of ``run``, if already computed; None computes it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per metric, in :func:`headline` order. Columns: ``metric``, ``label``, ``unit``
+        (str), ``mean``, ``sd`` (sample standard deviation), ``ci_low``, ``ci_high`` (float, in
+        ``unit``; Student t; NaN with fewer than 2 values) and ``n`` (int, replications with a
+        value: NaN values are dropped). See :func:`summarise`.
+    """
     h = headline(run) if per_rep is None else per_rep
     return summarise(h, by=["metric", "label", "unit"])
 
 
 def all_metrics(run: Run, top: int = 10) -> dict[str, pd.DataFrame]:
-    """Every table of a report, by name (means per replication where a table has no
-    ``replication`` column)."""
+    """Every table of a report, by name.
+
+    Tables without a ``replication`` column hold means per replication.
+
+    Parameters
+    ----------
+    run : Run
+        The prepared run (:func:`prepare`).
+    top : int, default 10
+        How many apps ``top_error_apps`` lists.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        In this order (units and columns: the functions named):
+
+        - ``headline``: :func:`headline_summary`; ``headline_by_replication``: :func:`headline`;
+        - ``revenue_by_month_edition_item``, ``revenue_by_archetype``: :func:`revenue` by
+          (month, edition, item) and by archetype, means per replication;
+        - ``mrr_arpu_by_month``: :func:`mrr_arpu` as means per replication per month (``arpu``
+          and ``arppu`` recomputed from the means); ``mrr_arpu_by_replication``: :func:`mrr_arpu`;
+        - ``mrr_bridge``: :func:`mrr_bridge`; ``cohorts``: :func:`cohorts`;
+        - ``error_rates_by_code``, ``error_rates_by_month``, ``error_rates_by_op``,
+          ``error_rates_by_edition``: :func:`error_rates`, means per replication;
+          ``error_rates_by_month_replication``: by month, per replication;
+        - ``console_refusals``: :func:`console_refusals`;
+        - ``initial_states``: :func:`initial_states`; ``lifecycle_flow``: :func:`lifecycle_flow`;
+        - ``changes_by_month`` (every kind of :data:`CHANGE_KINDS`), ``downgrades_by_month``
+          (``downgrade``, ``pack_down``), ``deactivations_by_month``: :func:`changes_by_month`;
+        - ``upgrade_funnel``: :func:`funnel_summary`; ``upgrade_funnel_apps``:
+          :func:`upgrade_funnel`;
+        - ``grandfathered_by_day``: :func:`grandfathered_by_day`;
+        - ``top_error_apps``: :func:`top_error_apps` (``top`` apps).
+    """
     trans = transitions(run)
     per_rep = headline(run, trans)
     funnel = upgrade_funnel(run, trans)

@@ -110,6 +110,31 @@ def group_op_counts(
     and a count column ``n`` / ``count`` / ``attempts``) give the same table; a fast-mode
     ``day`` that is an integer is days since ``start``. ``aggregate=False``: one row per
     input row (keys may repeat), for :func:`tally_counts`.
+
+    Parameters
+    ----------
+    group_ops : pandas.DataFrame
+        The ``group_ops`` table ``sim run`` writes (a missing ``replication`` is 0).
+    start : pandas.Timestamp or None, default None
+        The run's first day; needed for an integer ``day``.
+    tz : str or None, default None
+        The catalog's time zone (IANA name): times with an offset are converted to it, then
+        made naive; None keeps their own wall clock.
+    aggregate : bool, default True
+        Sum the counts per key (True), or keep one row per input row (False).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``replication`` (int), ``app``, ``date`` (naive datetime64 day, the catalog's
+        zone), ``op``, ``error_code`` (int; 0: not refused), ``reason`` (str; "" where not
+        refused), ``n`` (int, operations). With ``aggregate``: one row per key, sorted by the
+        keys. Empty (these columns) without rows or an ``app`` column.
+
+    Raises
+    ------
+    ValueError
+        An integer ``day`` without ``start``.
     """
     g = _with_rep(group_ops)
     cols = ["replication", "app", "date", "op", "error_code", "reason", "n"]
@@ -339,6 +364,29 @@ def prepare(
     catalog's limits, for the grandfathered excess; by default those of ``catalog`` (the
     :class:`sim.core.catalog.Catalog` the run was played with), if given. Months before the
     summary's ``report_start`` (the model's warm-up) are left out of the figures.
+
+    Parameters
+    ----------
+    console_ops, group_ops, timeline, usage, bills : pandas.DataFrame or None, default None
+        The tables ``sim run`` writes (``docs/design.md``): console operations (one row each),
+        group operations (exact: one row each; fast: counts per app and day), the timeline of
+        each app's states and packs, usage days (DAU in users, groups), bill lines (``amount``
+        in the bills' ``currency``). None: missing.
+    summary : mapping or None, default None
+        The run's ``summary.json`` (``timezone``, ``start``, ``horizon_months``,
+        ``report_start``, ``replications``, ``currency``, ...); None: empty.
+    caps : mapping or None, default None
+        Edition → group caps per app, in groups (above); None: from ``catalog``, or none.
+    catalog : sim.core.catalog.Catalog or None, default None
+        The catalog the run was played with, kept on the :class:`Run`.
+
+    Returns
+    -------
+    Run
+        The tables normalised (module docstring: a ``replication`` column, naive times in the
+        catalog's zone, group operations as counts attributed to the state at 12:00, bill
+        lines with ``edition`` and ``archetype``), the report's ``months`` (``YYYY-MM``), the
+        ``replications``, the ``currency`` and the tallies of the large tables.
     """
     summary = dict(summary or {})
     tz = summary.get("timezone")
@@ -408,8 +456,20 @@ def _empty_counts() -> pd.DataFrame:
 
 
 def caps_from_catalog(catalog: Any) -> dict[str, dict[str, int | None]]:
-    """Edition → its per-app group caps (``nonlive_groups``, ``live_groups``; None unlimited)
-    from a :class:`sim.core.catalog.Catalog`, for :func:`prepare`."""
+    """Edition → its per-app group caps, from a catalog, for :func:`prepare`.
+
+    Parameters
+    ----------
+    catalog : sim.core.catalog.Catalog
+        The catalog.
+
+    Returns
+    -------
+    dict of str to dict of str to int or None
+        Edition name → ``{"nonlive_groups": n, "live_groups": n}``: the most non-live and live
+        groups an app of that edition may have, in groups; None: unlimited. Editions in the
+        catalog's order.
+    """
     return {
         name: {"nonlive_groups": ed.limits.nonlive_groups, "live_groups": ed.limits.live_groups}
         for name, ed in catalog.editions.items()

@@ -2,10 +2,11 @@
 differences between runs that share random numbers. Pure numpy and pandas; no scipy.
 
 A figure computed once per replication is a sample of independent draws (each replication has
-its own random streams, :mod:`sim.model.rng`); its mean gets the interval mean ± t(0.975, n-1) · sd /
-sqrt(n). Two runs of the same population and seed use the same streams in replication r, so
-their difference is taken per replication first (common random numbers) and the interval is of
-the mean difference: much narrower than comparing two independent intervals.
+its own random streams, :mod:`sim.model.rng`); its mean gets the interval
+mean ± t(0.975, n-1) · sd / sqrt(n). Two runs of the same population and seed use the same
+streams in replication r, so their difference is taken per replication first (common random
+numbers) and the interval is of the mean difference: much narrower than comparing two
+independent intervals.
 """
 
 from __future__ import annotations
@@ -74,7 +75,28 @@ def summarise(
     value: str = "value",
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Mean and confidence interval over replications of ``value`` per ``by`` key."""
+    """Mean and confidence interval over replications of ``value`` per ``by`` key.
+
+    Parameters
+    ----------
+    per_rep : pandas.DataFrame
+        One row per replication and key (e.g. :func:`~sim.results.metrics.headline`), with the
+        ``by`` columns and ``value``.
+    by : sequence of str, default ("metric",)
+        The key columns (missing keys are a key too).
+    value : str, default "value"
+        The column of the per-replication figure (any unit).
+    confidence : float, default 0.95
+        The confidence level of the interval (a fraction).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per key, in the order first met. Columns: the ``by`` keys, ``mean``, ``sd``
+        (sample standard deviation), ``ci_low``, ``ci_high`` (float, in the unit of ``value``;
+        Student t, mean ± t · sd / sqrt(n); NaN with fewer than 2 values) and ``n`` (int, the
+        values used: NaNs are dropped).
+    """
     rows = []
     for key, grp in per_rep.groupby(list(by), sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -141,8 +163,27 @@ def paired_deltas(
 def per_replication_mean(
     df: pd.DataFrame, keys: Sequence[str], columns: Sequence[str], n_reps: int
 ) -> pd.DataFrame:
-    """``columns`` summed per ``keys`` over all replications and divided by ``n_reps``: the
-    mean per replication of count-like figures, a key absent from a replication counting 0."""
+    """The mean per replication of count-like figures, a key absent from a replication counting 0.
+
+    ``columns`` summed per ``keys`` over all replications and divided by ``n_reps``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows of any replications, with the ``keys`` and ``columns``.
+    keys : sequence of str
+        The key columns (not ``replication``; missing keys are a key too).
+    columns : sequence of str
+        The count-like columns to average (apps, operations, money, ...: their unit is kept).
+    n_reps : int
+        The number of replications (at least 1 is used).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: the ``keys``, then ``columns`` (float, per replication). One row per key,
+        sorted by the keys; a fresh RangeIndex. Empty (these columns) when ``df`` is.
+    """
     if df.empty:
         return pd.DataFrame(columns=[*keys, *columns])
     out = df.groupby(list(keys), as_index=False, dropna=False)[list(columns)].sum()
