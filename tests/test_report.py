@@ -103,6 +103,31 @@ def test_report_writes_html_figures_and_tables(report_dir: Path) -> None:
         assert f'href="tables/{name}.csv"' in html
 
 
+def test_a_report_folder_is_one_set(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_drawing: None
+) -> None:
+    """The report folder is replaced whole or not at all (issue 14): a disk that fills at the
+    page itself, after the figures, tables and workbook, leaves the old report as it was."""
+    import errno
+
+    from sim.files import outputs
+
+    out = tmp_path / "report"
+    write_report(runs["base"], out)
+    before = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert Path("report.xlsx") in before and Path("report.html") in before
+
+    def full(obj: object, path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setitem(outputs.WRITERS, ".html", full)
+    with pytest.raises(SimError, match="No space left on device"):
+        write_report(runs["whatif"], out)
+    after = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
 def test_report_needs_no_network(report_dir: Path) -> None:
     html = (report_dir / "report.html").read_text(encoding="utf-8")
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)

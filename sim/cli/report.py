@@ -180,13 +180,12 @@ def _entry(name: str, path: Path, run_dir: Path, top: int) -> Any:
     """Report one finished run; its :class:`~sim.reports.batch.BatchEntry`."""
     from sim.reports.batch import BatchEntry
     from sim.reports.compare import population_key
-    from sim.reports.report import build_report, load_run, write_workbook
+    from sim.reports.report import build_report, load_run, workbook_summary
     from sim.results.metrics import headline, headline_summary
 
     run = load_run(run_dir)
     page = build_report(run, top)
-    page.write(run_dir / "report")
-    write_workbook(page, run_dir / "report", run)
+    page.write(run_dir / "report", workbook=workbook_summary(page, run))
     per_rep = headline(run)
     return BatchEntry(
         name,

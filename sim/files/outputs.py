@@ -205,9 +205,15 @@ class ParquetSink:
 
 
 def _check_name(name: str, allowed: Collection[str] = WRITERS) -> str:
+    """A file name of a set: ``outcomes.csv``, or one subfolder deep (``figures/mrr.png``)."""
     suffix = Path(name).suffix
-    if Path(name).name != name or name in ("", ".", ".."):
-        raise ValueError(f"file name {name!r}: a plain file name such as 'outcomes.csv'")
+    parts = name.split("/")
+    plain = all(p not in ("", ".", "..") and Path(p).name == p for p in parts)
+    if not plain or len(parts) > 2:
+        raise ValueError(
+            f"file name {name!r}: a plain file name such as 'outcomes.csv', or one subfolder "
+            "deep such as 'figures/revenue.png'"
+        )
     if suffix not in allowed:
         raise ValueError(f"file name {name!r}: suffix must be one of {', '.join(allowed)}")
     return suffix
@@ -298,6 +304,7 @@ class OutputDir:
             raise ValueError(f"file name {name!r} given twice")
         assert self.tmp is not None, "OutputDir used outside its with block"
         self.names.append(name)
+        (self.tmp / name).parent.mkdir(exist_ok=True)
         return self.tmp / name
 
     def write(self, name: str, obj: Any) -> None:

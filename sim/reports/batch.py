@@ -207,4 +207,5 @@ def write_index(
             f"--baseline {baseline!r} is not a scenario of the batch (scenarios: "
             f"{', '.join(e.name for e in entries)})"
         )
-    return build_index(entries, title, baseline).write(out_dir, "index.html")
+    # the index sits beside the scenarios' run folders: its files are replaced one by one
+    return build_index(entries, title, baseline).write(out_dir, "index.html", whole=False)

@@ -23,7 +23,8 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import SimError
-from sim.files.outputs import write_tables
+from sim.files.excel import write_workbook as write_xlsx
+from sim.files.outputs import OutputDir, write_tables
 from sim.reports import charts
 from sim.results.prepare import Run
 
@@ -204,17 +205,39 @@ class Page:
         out_dir: str | os.PathLike[str],
         name: str = "report.html",
         extra: Mapping[str, bytes] | None = None,
+        workbook: Mapping[str, Any] | None = None,
+        whole: bool = True,
     ) -> Path:
-        """Write the page, its figures (``figures/``), tables (``tables/``) and any ``extra``
-        files (name → bytes) into ``out_dir``; returns the page's path."""
+        """Write the page, its figures (``figures/``), tables (``tables/``), any ``extra``
+        files (name → bytes) and, given its summary sheet, ``report.xlsx`` (every table, a
+        sheet each) into ``out_dir``; returns the page's path.
+
+        ``whole`` (a report's or a comparison's own folder): one set, all or nothing, the
+        folder replaced whole (:class:`~sim.files.outputs.OutputDir`). Otherwise (a batch
+        index beside the scenarios' folders) each file is replaced on its own, atomically."""
         out = Path(out_dir)
         if out.exists() and not out.is_dir():
             raise SimError(f"output {str(out)!r} exists and is not a directory")
+        if not whole:
+            return self._write_files(out, name, extra or {})
+        with OutputDir(out) as folder:
+            for key, df in self.tables.items():
+                folder.write(f"tables/{key}.csv", df)
+            for key, data in self.figures.items():
+                folder.write(f"figures/{key}.png", data)
+            for key, data in (extra or {}).items():
+                folder.reserve(key).write_bytes(data)
+            if workbook is not None:
+                write_xlsx(folder.reserve("report.xlsx"), self.tables, workbook)
+            folder.write(name, self.html())
+        return out / name
+
+    def _write_files(self, out: Path, name: str, extra: Mapping[str, bytes]) -> Path:
         if self.tables:
             write_tables(out / "tables", {f"{k}.csv": v for k, v in self.tables.items()})
         for key, data in self.figures.items():
             write_bytes(out / "figures" / f"{key}.png", data)
-        for key, data in (extra or {}).items():
+        for key, data in extra.items():
             write_bytes(out / key, data)
         return write_bytes(out / name, self.html().encode("utf-8"))
 

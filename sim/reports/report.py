@@ -313,14 +313,12 @@ def build_report(run: metrics.Run, top: int = 10) -> Page:
     return page
 
 
-def write_workbook(page: Page, out_dir: str | os.PathLike[str], run: metrics.Run) -> Path:
-    """Every table of ``page`` into ``out_dir/report.xlsx``, one sheet each."""
-    from sim.files.excel import write_workbook as write_xlsx
-
+def workbook_summary(page: Page, run: metrics.Run) -> dict[str, Any]:
+    """The summary sheet of ``report.xlsx``: what the report is of."""
     summary: dict[str, Any] = {"report": page.title, "scenario": scenario_name(run)}
     summary["months"] = f"{run.months[0]} – {run.months[-1]}" if run.months else "–"
     summary["currency"] = run.currency or "–"
-    return write_xlsx(Path(out_dir) / "report.xlsx", page.tables, summary)
+    return summary
 
 
 def write_report(
@@ -331,6 +329,4 @@ def write_report(
     run = load_run(run_dir)
     out = Path(out_dir) if out_dir is not None else Path(run_dir) / "report"
     page = build_report(run, top)
-    path = page.write(out)
-    write_workbook(page, out, run)
-    return path
+    return page.write(out, workbook=workbook_summary(page, run))
