@@ -114,6 +114,22 @@ def moments_curve(curve: pd.DataFrame, observed: float | None) -> Figure:
     return fig
 
 
+def price_curve(curve: pd.DataFrame) -> Figure:
+    """The simulated share of paying apps leaving or reconfiguring after the price change
+    against ``behaviour.wtp_scale`` (the simulated moments of the price response)."""
+    fig = Figure(figsize=(6, 3.4), layout="constrained")
+    fig.suptitle("simulated moments: behaviour.wtp_scale", fontweight="bold")
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(curve["wtp_scale"], curve["moved_share"], marker="o", color=SIMULATED)
+    if "observed" in curve.attrs:
+        ax.axhline(curve.attrs["observed"], color=OBSERVED, ls="--", label="observed")
+        ax.legend(fontsize=8, frameon=False)
+    ax.set_xscale("log")
+    ax.set_xlabel("wtp_scale (catalog currency per wtp unit, log scale)")
+    ax.set_ylabel("share leaving or reconfiguring")
+    return fig
+
+
 def _verdicts(gof: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for seg, g in gof.groupby("segment", sort=False):
@@ -158,4 +174,7 @@ def fit_html(cal: Calibration, title: str = "sim calibrate: fit") -> str:
     curve = cal.series.get("_moments", {}).get("curve")
     if curve is not None:
         body.append(_img(moments_curve(curve, cal.observed_conversion), "simulated moments"))
+    price = cal.series.get("_moments", {}).get("price")
+    if price is not None:
+        body.append(_img(price_curve(price), "simulated moments of the price response"))
     return PAGE.format(title=html.escape(title), body="\n".join(body))

@@ -13,6 +13,7 @@ plays the calibrated scenario and compares observed and simulated distributions
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -262,6 +263,100 @@ def fit_reaction_days(
     return e, c
 
 
+PRICE_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""Multipliers of the scenario's ``behaviour.wtp_scale`` the price response is simulated at."""
+NOT_IDENTIFIED = "no price change in the observed span: price response not identified"
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """A scheduled catalog change inside the observed span: its date, the instants (UTC) its
+    moment is counted from and until, and how many months that is."""
+
+    at: dt.date
+    start: pd.Timestamp
+    end: pd.Timestamp
+    months: int
+
+
+def price_change_in(sc: Scenario, obs: Observed) -> PriceChange | None:
+    """The first of ``sc``'s catalog changes inside the observed span, counted from its local
+    midnight (catalog time zone) over grandfather months + 2 (the first re-quoted bill and
+    the one after); None without one."""
+    first, last = obs.usage["date"].min(), obs.usage["date"].max()
+    for ch in sc.catalog_changes:
+        if first < pd.Timestamp(ch.at) <= last:
+            tz = sc.load_catalog().tz
+            months = ch.grandfather_months + 2
+            start = pd.Timestamp(ch.at).tz_localize(tz)
+            end = start + pd.DateOffset(months=months)
+            return PriceChange(ch.at, start.tz_convert("UTC"), end.tz_convert("UTC"), months)
+    return None
+
+
+def fit_price_response(
+    obs: Observed,
+    data: dict[str, Any],
+    change: PriceChange,
+    grid: tuple[float, ...],
+    most: int,
+    progress: Progress,
+    cluster: str | None = None,
+) -> tuple[fit.Estimate, pd.DataFrame]:
+    """``behaviour.wtp_scale`` by simulated moments: the share of the apps paying postpaid at
+    the price change that leave or reconfigure within the following months
+    (:func:`~sim.studies.calibrate_ops.price_change_moves`), matched on runs at ``grid`` times
+    the scenario's value (log-log interpolation); its interval the share's Wilson interval
+    through the same curve (simulation noise left out).
+
+    Why ``wtp_scale``: at a price change the ``reevaluate`` policy re-quotes each paying app
+    once its bill changes and compares the bill with its budget, ``wtp * exp(wtp_noise * z)``
+    (:mod:`sim.model.choice`), moving down or leaving when over it; ``wtp_scale`` multiplies
+    every archetype's ``wtp`` alike, so it sets how many are over it. ``behaviour.elasticity``
+    does not enter that decision (only discretionary purchases: campaigns, prepaid renewals),
+    so it barely moves the post-change moment and is not identified by it.
+    """
+    prior = float(data.get("behaviour", {}).get("wtp_scale", 1.0))
+    k_obs, n_obs = ops.price_change_moves(obs.console_ops, change.start, change.end)
+    share = k_obs / max(n_obs, 1)
+    lo_k, hi_k = fit.wilson(k_obs, n_obs)
+    values = [prior * g for g in grid]
+    curve = []
+    for j, ws in enumerate(values):
+        progress(f"simulated moments: wtp_scale {ws:g}", j, len(values))
+        d = scaled(data, most)
+        d["behaviour"] = {**d.get("behaviour", {}), "wtp_scale": ws}
+        t = simulate(d, cluster=cluster)
+        k, n = ops.price_change_moves(t.console_ops, change.start, change.end)
+        curve.append((ws, k / max(n, 1)))
+    c = pd.DataFrame(curve, columns=["wtp_scale", "moved_share"])
+    c.attrs["observed"] = share
+    moved = np.minimum.accumulate(c["moved_share"].to_numpy())  # (decreasing in wtp_scale)
+    x = np.log(np.maximum(moved[::-1], 1e-9))
+    y = np.log(np.asarray(values, dtype=float)[::-1])
+
+    def invert(v: float) -> float:
+        return float(math.exp(np.interp(math.log(max(v, 1e-9)), x, y)))
+
+    method = (
+        f"simulated moments: observed share {share:.4f} ({k_obs} of {n_obs} apps paying at "
+        f"the {change.at} price change) leaving or reconfiguring within {change.months} months, "
+        f"matched on {len(grid)} runs of {most} apps (CI: the share's Wilson CI through the "
+        "curve; within the grid's range only)"
+    )
+    e = fit.Estimate(
+        "all", "behaviour.wtp_scale", invert(share), invert(hi_k), invert(lo_k), prior, method
+    )
+    return e, c
+
+
+def price_response_not_identified(prior: float, why: str) -> fit.Estimate:
+    """The ``fit.csv`` row of ``behaviour.wtp_scale`` when it is not fitted (``why``): no
+    estimate, the scenario's value kept."""
+    nan = float("nan")
+    return fit.Estimate("all", "behaviour.wtp_scale", nan, nan, nan, prior, f"not fitted: {why}")
+
+
 def _with_policy(behaviour: dict[str, Any], name: str, value: float) -> dict[str, Any]:
     b = dict(behaviour)
     pol = dict(b.get("policies", {}))
@@ -380,7 +475,7 @@ def calibrate(
     grid = grid or REACTION_GRID
     moment_apps = moment_apps or MOMENT_APPS
     gof_apps = gof_apps or GOF_APPS
-    total = 3 + len(grid)
+    total = 4 + len(grid)
     step("reading the observed tables", 0, total)
     obs, counts, estimates = estimate(observed, sc, segments)
     step("closed-form and maximum-likelihood estimates done", 1, total)
@@ -388,8 +483,17 @@ def calibrate(
     span = observed_span(obs)
     prior = float(getattr(sc.behaviour.policies, POLICY).reaction_days)
 
+    def price_moments(label: str, j: int, n: int) -> None:
+        step(label, 2, total)
+
+    # the price response first: the upgrade policy's purchases read wtp (affordability)
+    data, price_curve = _price_response(
+        obs, sc, data, span, moment_apps, cluster, estimates, price_moments
+    )
+    price_note = f"behaviour.wtp_scale {estimates[-1].method}"
+
     def moments(label: str, j: int, n: int) -> None:
-        step(label, 2 + j, total)
+        step(label, 3 + j, total)
 
     d_moments = {**data, **span, "seed": sc.seed + SEED_OFFSET}
     e, curve = fit_reaction_days(obs, d_moments, prior, grid, moment_apps, moments, cluster)
@@ -409,13 +513,44 @@ def calibrate(
         notes.append(f"{obs.gone_at_creation} app(s) deactivated at creation (no usage) left out")
     cal = Calibration(estimates, counts, obs.assignment, text, pd.DataFrame(), notes=notes)
     cal.series["_moments"] = {"curve": curve}
+    if price_curve is None:
+        notes.append(price_note)
+    else:
+        cal.series["_moments"]["price"] = price_curve
     cal.observed_conversion = float(curve.attrs["observed"])
-    step("goodness of fit: playing calibrated.yaml", 2 + len(grid), total)
+    step("goodness of fit: playing calibrated.yaml", 3 + len(grid), total)
     played = {**scenario_data(calibrated), **span, "seed": sc.seed + SEED_OFFSET}
     sim = simulate(scaled(played, gof_apps), replications, cluster)
     goodness_of_fit(obs, sim, cal)
     step("done", total, total)
     return cal
+
+
+def _price_response(
+    obs: Observed,
+    sc: Scenario,
+    data: dict[str, Any],
+    span: dict[str, Any],
+    most: int,
+    cluster: str | None,
+    estimates: list[fit.Estimate],
+    step: Progress,
+) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """Fit ``behaviour.wtp_scale`` when the data have a price change (:func:`fit_price_response`;
+    appended to ``estimates``, applied to ``data``); else its not-identified row. The runs
+    play ``data`` (the scenario as plain data) over ``span``, the observed one."""
+    change = price_change_in(sc, obs)
+    prior = float(sc.behaviour.wtp_scale)
+    if not sc.behaviour.price_response:
+        estimates.append(price_response_not_identified(prior, "the scenario has no price response"))
+        return data, None
+    if change is None:
+        estimates.append(price_response_not_identified(prior, NOT_IDENTIFIED))
+        return data, None
+    d = {**data, **span, "seed": sc.seed + SEED_OFFSET}
+    e, curve = fit_price_response(obs, d, change, PRICE_GRID, most, step, cluster)
+    estimates.append(e)
+    return apply_estimates(data, [e]), curve
 
 
 def observed_span(obs: Observed) -> dict[str, Any]:

@@ -227,3 +227,26 @@ def ks(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     k = np.arange(1, 101)
     p = float(np.clip(2 * np.sum((-1.0) ** (k - 1) * np.exp(-2 * k**2 * lam**2)), 0.0, 1.0))
     return d, p if d > 0 else 1.0
+
+
+_SETS_EDITION = ("upgrade", "reconfigure")
+_ENDS_PAYING = ("deactivate", "downgrade", "buy_prepaid")
+
+
+def price_change_moves(
+    console: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[int, int]:
+    """The apps paying postpaid (Pro or Ultimate) just before the instant ``start`` (a catalog
+    change, tz-aware) and how many of them leave or reconfigure (successful ``deactivate`` or
+    ``reconfigure``) from ``start`` until ``end``: ``(moved, paying)``."""
+    c = console.loc[console["ok"].astype(bool)]
+    t = pd.to_datetime(c["time"], utc=True)
+    before = c.loc[(t < start).to_numpy()]
+    state = before.loc[before["op"].isin(_SETS_EDITION + _ENDS_PAYING)].groupby("app").tail(1)
+    paying = state.loc[
+        state["op"].isin(_SETS_EDITION) & state["edition"].isin(("Pro", "Ultimate")), "app"
+    ]
+    inside = ((t >= start) & (t < end)).to_numpy()
+    moves = c.loc[inside & c["op"].isin(("deactivate", "reconfigure")).to_numpy()]
+    moved = moves.loc[moves["app"].isin(paying), "app"].nunique()
+    return int(moved), int(paying.nunique())
