@@ -2,7 +2,10 @@
 
 :func:`calibrate` reads ``OBSERVED`` (:mod:`sim.studies.calibrate_data`), fits per segment the
 archetype parameters that have closed-form or maximum-likelihood estimates
-(:mod:`sim.studies.calibrate_fit`), then the upgrade policy's ``reaction_days`` by simulated
+(:mod:`sim.studies.calibrate_fit`); when the scenario's ``catalog_changes`` fall inside the
+observed span, the price response ``behaviour.wtp_scale`` by simulated moments
+(:func:`fit_price_response`; else reported not identified); then the upgrade policy's
+``reaction_days`` by simulated
 moments: ``sim.run`` of a subsample of the calibrated population at a grid of values, the
 observed conversion rate (upgrades per app-month on IM, :mod:`sim.studies.calibrate_ops`)
 matched on the simulated curve (log-log interpolation), its interval the observed rate's
