@@ -125,6 +125,8 @@ def price_curve(curve: pd.DataFrame) -> Figure:
         ax.axhline(curve.attrs["observed"], color=OBSERVED, ls="--", label="observed")
         ax.legend(fontsize=8, frameon=False)
     ax.set_xscale("log")
+    ax.set_xticks(curve["wtp_scale"].tolist(), [f"{v:.3g}" for v in curve["wtp_scale"]])
+    ax.minorticks_off()
     ax.set_xlabel("wtp_scale (catalog currency per wtp unit, log scale)")
     ax.set_ylabel("share leaving or reconfiguring")
     return fig
