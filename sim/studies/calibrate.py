@@ -9,7 +9,8 @@ observed span, the price response ``behaviour.wtp_scale`` by simulated moments
 moments: ``sim.run`` of a subsample of the calibrated population at a grid of values, the
 observed conversion rate (upgrades per app-month on IM, :mod:`sim.studies.calibrate_ops`)
 matched on the simulated curve (log-log interpolation), its interval the observed rate's
-Poisson interval mapped through the same curve (the simulation noise is left out). Then it
+Poisson interval mapped through the same curve (the simulation noise is left out); and the
+prepaid policy's ``renew_probability`` alike (:mod:`sim.studies.calibrate_renewal`). Then it
 plays the calibrated scenario and compares observed and simulated distributions
 (:func:`goodness_of_fit`). Outputs, all or none: ``calibrated.yaml``, ``fit.csv``, ``fit.html``.
 """
@@ -30,6 +31,7 @@ import yaml
 from sim.model.scenario import Scenario, scenario_from_dict
 from sim.studies import calibrate_fit as fit
 from sim.studies import calibrate_ops as ops
+from sim.studies import calibrate_renewal as renewal
 from sim.studies.calibrate_data import Observed, assign_segments, read_observed
 from sim.studies.calibrate_yaml import apply_estimates, scenario_data, scenario_text
 
@@ -360,6 +362,13 @@ def price_response_not_identified(prior: float, why: str) -> fit.Estimate:
     return fit.Estimate("all", "behaviour.wtp_scale", nan, nan, nan, prior, f"not fitted: {why}")
 
 
+def _play(most: int, cluster: str | None) -> Callable[[dict[str, Any]], pd.DataFrame]:
+    def play(d: dict[str, Any]) -> pd.DataFrame:
+        return simulate(scaled(d, most), cluster=cluster).console_ops
+
+    return play
+
+
 def _with_policy(behaviour: dict[str, Any], name: str, value: float) -> dict[str, Any]:
     b = dict(behaviour)
     pol = dict(b.get("policies", {}))
@@ -478,7 +487,7 @@ def calibrate(
     grid = grid or REACTION_GRID
     moment_apps = moment_apps or MOMENT_APPS
     gof_apps = gof_apps or GOF_APPS
-    total = 4 + len(grid)
+    total = 5 + len(grid)
     step("reading the observed tables", 0, total)
     obs, counts, estimates = estimate(observed, sc, segments)
     step("closed-form and maximum-likelihood estimates done", 1, total)
@@ -501,7 +510,12 @@ def calibrate(
     d_moments = {**data, **span, "seed": sc.seed + SEED_OFFSET}
     e, curve = fit_reaction_days(obs, d_moments, prior, grid, moment_apps, moments, cluster)
     estimates.append(e)
-    data = apply_estimates(data, [e])
+    step("simulated moments: prepaid renewals", 2 + len(grid), total)
+    renew, renew_curve = renewal.fit_observed(
+        obs.console_ops, obs.usage["date"].max(), sc, d_moments, _play(moment_apps, cluster), _noop
+    )
+    estimates.append(renew)
+    data = apply_estimates(data, [e, renew])
     header = [
         f"calibrated by `sim calibrate` from {Path(observed)} against scenario {sc.name!r}:",
         "fitted values carry a comment with their 95% interval, the scenario's value and the",
@@ -520,8 +534,12 @@ def calibrate(
         notes.append(price_note)
     else:
         cal.series["_moments"]["price"] = price_curve
+    if renew_curve is None:
+        notes.append(f"prepaid.renew_probability {renew.method}")
+    else:
+        cal.series["_moments"]["renewal"] = renew_curve
     cal.observed_conversion = float(curve.attrs["observed"])
-    step("goodness of fit: playing calibrated.yaml", 3 + len(grid), total)
+    step("goodness of fit: playing calibrated.yaml", 4 + len(grid), total)
     played = {**scenario_data(calibrated), **span, "seed": sc.seed + SEED_OFFSET}
     sim = simulate(scaled(played, gof_apps), replications, cluster)
     goodness_of_fit(obs, sim, cal)
