@@ -6,7 +6,7 @@ The observed tables are a run of a CN scenario with Pro 999 -> 1,499 CNY on 2024
 grandfathering), one archetype (social: wtp lognormal, median 150 x ``wtp_scale``, log-sd 1)
 mostly starting on Pro, at ``wtp_scale`` :data:`TRUE_SCALE`, four times the scenario's 7.2.
 Deactivation by hazard and the other buying policies are off so that the moment (share of the
-apps paying at the change that leave or reconfigure) is the price response alone.
+apps paying at the change that leave or move down) is the price response alone.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pandas as pd
 import sim
 from sim.model.scenario import scenario_from_dict
 from sim.studies import calibrate as cal_mod
+from sim.studies import calibrate_ops as ops
 from sim.studies.calibrate_data import read_observed
 from sim.studies.calibrate_yaml import scenario_data
 
@@ -83,7 +84,7 @@ def test_price_response_recovered_within_a_factor_two(tmp_path: Path) -> None:
     folder = observed(scenario(5, TRUE_SCALE), tmp_path / "obs")
     sc = scenario_from_dict(scenario(1, PRIOR_SCALE))
     obs = read_observed(folder, None)
-    change = cal_mod.price_change_in(sc, obs)
+    change = ops.price_change_in(sc.catalog_changes, sc.load_catalog().tz, obs.usage["date"])
     assert change is not None and change.months == 2
     assert change.start == pd.Timestamp("2024-02-29 16:00", tz="UTC")  # (midnight in Shanghai)
     span = cal_mod.observed_span(obs)

@@ -115,14 +115,14 @@ def moments_curve(curve: pd.DataFrame, observed: float | None) -> Figure:
 
 
 def price_curve(curve: pd.DataFrame) -> Figure:
-    """The simulated share of paying apps leaving or reconfiguring after the price change
+    """The simulated share of paying apps leaving or moving down after the price change
     against ``behaviour.wtp_scale`` (the simulated moments of the price response)."""
     return _moment_figure(
         curve,
         "wtp_scale",
         "moved_share",
         "wtp_scale (catalog currency per wtp unit, log scale)",
-        "share leaving or reconfiguring",
+        "share leaving or moving down",
     )
 
 

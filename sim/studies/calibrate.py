@@ -17,7 +17,6 @@ plays the calibrated scenario and compares observed and simulated distributions
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +40,9 @@ REACTION_GRID = (1.0, 4.0, 16.0, 64.0)
 """Values of ``upgrade_on_errors.reaction_days`` the simulated moments are run at (days)."""
 MOMENT_APPS = 300
 """Apps in the subsample the simulated moments are run on (counts scaled down to it)."""
+PRICE_APPS = 1200
+"""Apps in the subsample of the price-response moments (only the apps paying at the change
+count: a larger sample than :data:`MOMENT_APPS`)."""
 GOF_APPS = 2500
 """Most apps in the goodness-of-fit run (counts scaled down to it, arrivals too)."""
 VERDICT_P = 0.05
@@ -137,7 +139,8 @@ def _fit_start_states(seg: str, apps: pd.Index, obs: Observed, sc: Scenario) -> 
         edition = catalog.editions.get(state) if catalog is not None else None  # type: ignore[call-overload]
         if edition is not None and state in ("Pro", "Ultimate"):
             price = float(edition.price_per_month or 0)
-            cover = _share_paying(price, prior.wtp_median, prior.wtp_sigma)
+            wtp = prior.wtp_median * sc.behaviour.wtp_scale  # (catalog currency, as the console)
+            cover = _share_paying(price, wtp, prior.wtp_sigma)
         shares[state] = (k / n / cover, lo / cover, min(hi / cover, 1.0))
     paid = [v for st, v in shares.items() if st != "IM"]
     if "IM" in shares:  # the rest, its interval from the paid ones' (conservative)
@@ -273,43 +276,17 @@ PRICE_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
 NOT_IDENTIFIED = "no price change in the observed span: price response not identified"
 
 
-@dataclass(frozen=True)
-class PriceChange:
-    """A scheduled catalog change inside the observed span: its date, the instants (UTC) its
-    moment is counted from and until, and how many months that is."""
-
-    at: dt.date
-    start: pd.Timestamp
-    end: pd.Timestamp
-    months: int
-
-
-def price_change_in(sc: Scenario, obs: Observed) -> PriceChange | None:
-    """The first of ``sc``'s catalog changes inside the observed span, counted from its local
-    midnight (catalog time zone) over grandfather months + 2 (the first re-quoted bill and
-    the one after); None without one."""
-    first, last = obs.usage["date"].min(), obs.usage["date"].max()
-    for ch in sc.catalog_changes:
-        if first < pd.Timestamp(ch.at) <= last:
-            tz = sc.load_catalog().tz
-            months = ch.grandfather_months + 2
-            start = pd.Timestamp(ch.at).tz_localize(tz)
-            end = start + pd.DateOffset(months=months)
-            return PriceChange(ch.at, start.tz_convert("UTC"), end.tz_convert("UTC"), months)
-    return None
-
-
 def fit_price_response(
     obs: Observed,
     data: dict[str, Any],
-    change: PriceChange,
+    change: ops.ObservedChange,
     grid: tuple[float, ...],
     most: int,
     progress: Progress,
     cluster: str | None = None,
 ) -> tuple[fit.Estimate, pd.DataFrame]:
     """``behaviour.wtp_scale`` by simulated moments: the share of the apps paying postpaid at
-    the price change that leave or reconfigure within the following months
+    the price change that leave or move down within the following months
     (:func:`~sim.studies.calibrate_ops.price_change_moves`), matched on runs at ``grid`` times
     the scenario's value (log-log interpolation); its interval the share's Wilson interval
     through the same curve (simulation noise left out).
@@ -345,7 +322,7 @@ def fit_price_response(
 
     method = (
         f"simulated moments: observed share {share:.4f} ({k_obs} of {n_obs} apps paying at "
-        f"the {change.at} price change) leaving or reconfiguring within {change.months} months, "
+        f"the {change.at} price change) leaving or moving down within {change.months} months, "
         f"matched on {len(grid)} runs of {most} apps (CI: the share's Wilson CI through the "
         "curve; within the grid's range only)"
     )
@@ -481,10 +458,12 @@ def calibrate(
     """Fit ``sc``'s population to the tables in ``observed`` (module docstring). Nothing is
     written (:func:`write_outputs`); bad input raises an :class:`~sim.errors.InputError`
     before any model run. ``grid``, ``moment_apps``, ``gof_apps``: default
-    :data:`REACTION_GRID`, :data:`MOMENT_APPS`, :data:`GOF_APPS`; ``cluster``: a Dask
+    :data:`REACTION_GRID`, :data:`MOMENT_APPS` (:data:`PRICE_APPS` for the price response),
+    :data:`GOF_APPS`; ``cluster``: a Dask
     scheduler address (or ``local``) on which the model runs play their shards."""
     step = progress or _noop
     grid = grid or REACTION_GRID
+    price_apps = PRICE_APPS if moment_apps is None else moment_apps
     moment_apps = moment_apps or MOMENT_APPS
     gof_apps = gof_apps or GOF_APPS
     total = 5 + len(grid)
@@ -500,7 +479,7 @@ def calibrate(
 
     # the price response first: the upgrade policy's purchases read wtp (affordability)
     data, price_curve = _price_response(
-        obs, sc, data, span, moment_apps, cluster, estimates, price_moments
+        obs, sc, data, span, price_apps, cluster, estimates, price_moments
     )
     price_note = f"behaviour.wtp_scale {estimates[-1].method}"
 
@@ -560,7 +539,7 @@ def _price_response(
     """Fit ``behaviour.wtp_scale`` when the data have a price change (:func:`fit_price_response`;
     appended to ``estimates``, applied to ``data``); else its not-identified row. The runs
     play ``data`` (the scenario as plain data) over ``span``, the observed one."""
-    change = price_change_in(sc, obs)
+    change = ops.price_change_in(sc.catalog_changes, sc.load_catalog().tz, obs.usage["date"])
     prior = float(sc.behaviour.wtp_scale)
     if not sc.behaviour.price_response:
         estimates.append(price_response_not_identified(prior, "the scenario has no price response"))
