@@ -114,6 +114,42 @@ def moments_curve(curve: pd.DataFrame, observed: float | None) -> Figure:
     return fig
 
 
+def price_curve(curve: pd.DataFrame) -> Figure:
+    """The simulated share of paying apps leaving or moving down after the price change
+    against ``behaviour.wtp_scale`` (the simulated moments of the price response)."""
+    return _moment_figure(
+        curve,
+        "wtp_scale",
+        "moved_share",
+        "wtp_scale (catalog currency per wtp unit, log scale)",
+        "share leaving or moving down",
+    )
+
+
+def renewal_curve(curve: pd.DataFrame) -> Figure:
+    """The simulated share of prepaid packages renewed against ``prepaid.renew_probability``."""
+    return _moment_figure(
+        curve, "renew_probability", "renewed_share", "renew_probability", "share renewed"
+    )
+
+
+def _moment_figure(curve: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str) -> Figure:
+    fig = Figure(figsize=(6, 3.4), layout="constrained")
+    fig.suptitle(f"simulated moments: {x}", fontweight="bold")
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(curve[x], curve[y], marker="o", color=SIMULATED)
+    if "observed" in curve.attrs:
+        ax.axhline(curve.attrs["observed"], color=OBSERVED, ls="--", label="observed")
+        ax.legend(fontsize=8, frameon=False)
+    if "log scale" in xlabel:
+        ax.set_xscale("log")
+    ax.set_xticks(curve[x].tolist(), [f"{v:.3g}" for v in curve[x]])
+    ax.minorticks_off()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
 def _verdicts(gof: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for seg, g in gof.groupby("segment", sort=False):
@@ -158,4 +194,10 @@ def fit_html(cal: Calibration, title: str = "sim calibrate: fit") -> str:
     curve = cal.series.get("_moments", {}).get("curve")
     if curve is not None:
         body.append(_img(moments_curve(curve, cal.observed_conversion), "simulated moments"))
+    price = cal.series.get("_moments", {}).get("price")
+    if price is not None:
+        body.append(_img(price_curve(price), "simulated moments of the price response"))
+    renew = cal.series.get("_moments", {}).get("renewal")
+    if renew is not None:
+        body.append(_img(renewal_curve(renew), "simulated moments of prepaid renewals"))
     return PAGE.format(title=html.escape(title), body="\n".join(body))

@@ -2,11 +2,15 @@
 
 :func:`calibrate` reads ``OBSERVED`` (:mod:`sim.studies.calibrate_data`), fits per segment the
 archetype parameters that have closed-form or maximum-likelihood estimates
-(:mod:`sim.studies.calibrate_fit`), then the upgrade policy's ``reaction_days`` by simulated
+(:mod:`sim.studies.calibrate_fit`); when the scenario's ``catalog_changes`` fall inside the
+observed span, the price response ``behaviour.wtp_scale`` by simulated moments
+(:func:`fit_price_response`; else reported not identified); then the upgrade policy's
+``reaction_days`` by simulated
 moments: ``sim.run`` of a subsample of the calibrated population at a grid of values, the
 observed conversion rate (upgrades per app-month on IM, :mod:`sim.studies.calibrate_ops`)
 matched on the simulated curve (log-log interpolation), its interval the observed rate's
-Poisson interval mapped through the same curve (the simulation noise is left out). Then it
+Poisson interval mapped through the same curve (the simulation noise is left out); and the
+prepaid policy's ``renew_probability`` alike (:mod:`sim.studies.calibrate_renewal`). Then it
 plays the calibrated scenario and compares observed and simulated distributions
 (:func:`goodness_of_fit`). Outputs, all or none: ``calibrated.yaml``, ``fit.csv``, ``fit.html``.
 """
@@ -26,6 +30,7 @@ import yaml
 from sim.model.scenario import Scenario, scenario_from_dict
 from sim.studies import calibrate_fit as fit
 from sim.studies import calibrate_ops as ops
+from sim.studies import calibrate_renewal as renewal
 from sim.studies.calibrate_data import Observed, assign_segments, read_observed
 from sim.studies.calibrate_yaml import apply_estimates, scenario_data, scenario_text
 
@@ -35,6 +40,9 @@ REACTION_GRID = (1.0, 4.0, 16.0, 64.0)
 """Values of ``upgrade_on_errors.reaction_days`` the simulated moments are run at (days)."""
 MOMENT_APPS = 300
 """Apps in the subsample the simulated moments are run on (counts scaled down to it)."""
+PRICE_APPS = 1200
+"""Apps in the subsample of the price-response moments (only the apps paying at the change
+count: a larger sample than :data:`MOMENT_APPS`)."""
 GOF_APPS = 2500
 """Most apps in the goodness-of-fit run (counts scaled down to it, arrivals too)."""
 VERDICT_P = 0.05
@@ -131,7 +139,8 @@ def _fit_start_states(seg: str, apps: pd.Index, obs: Observed, sc: Scenario) -> 
         edition = catalog.editions.get(state) if catalog is not None else None  # type: ignore[call-overload]
         if edition is not None and state in ("Pro", "Ultimate"):
             price = float(edition.price_per_month or 0)
-            cover = _share_paying(price, prior.wtp_median, prior.wtp_sigma)
+            wtp = prior.wtp_median * sc.behaviour.wtp_scale  # (catalog currency, as the console)
+            cover = _share_paying(price, wtp, prior.wtp_sigma)
         shares[state] = (k / n / cover, lo / cover, min(hi / cover, 1.0))
     paid = [v for st, v in shares.items() if st != "IM"]
     if "IM" in shares:  # the rest, its interval from the paid ones' (conservative)
@@ -262,6 +271,81 @@ def fit_reaction_days(
     return e, c
 
 
+PRICE_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""Multipliers of the scenario's ``behaviour.wtp_scale`` the price response is simulated at."""
+NOT_IDENTIFIED = "no price change in the observed span: price response not identified"
+
+
+def fit_price_response(
+    obs: Observed,
+    data: dict[str, Any],
+    change: ops.ObservedChange,
+    grid: tuple[float, ...],
+    most: int,
+    progress: Progress,
+    cluster: str | None = None,
+) -> tuple[fit.Estimate, pd.DataFrame]:
+    """``behaviour.wtp_scale`` by simulated moments: the share of the apps paying postpaid at
+    the price change that leave or move down within the following months
+    (:func:`~sim.studies.calibrate_ops.price_change_moves`), matched on runs at ``grid`` times
+    the scenario's value (log-log interpolation); its interval the share's Wilson interval
+    through the same curve (simulation noise left out).
+
+    Why ``wtp_scale``: at a price change the ``reevaluate`` policy re-quotes each paying app
+    once its bill changes and compares the bill with its budget, ``wtp * exp(wtp_noise * z)``
+    (:mod:`sim.model.choice`), moving down or leaving when over it; ``wtp_scale`` multiplies
+    every archetype's ``wtp`` alike, so it sets how many are over it. ``behaviour.elasticity``
+    does not enter that decision (only discretionary purchases: campaigns, prepaid renewals),
+    so it barely moves the post-change moment and is not identified by it.
+    """
+    prior = float(data.get("behaviour", {}).get("wtp_scale", 1.0))
+    k_obs, n_obs = ops.price_change_moves(obs.console_ops, change.start, change.end)
+    share = k_obs / max(n_obs, 1)
+    lo_k, hi_k = fit.wilson(k_obs, n_obs)
+    values = [prior * g for g in grid]
+    curve = []
+    for j, ws in enumerate(values):
+        progress(f"simulated moments: wtp_scale {ws:g}", j, len(values))
+        d = scaled(data, most)
+        d["behaviour"] = {**d.get("behaviour", {}), "wtp_scale": ws}
+        t = simulate(d, cluster=cluster)
+        k, n = ops.price_change_moves(t.console_ops, change.start, change.end)
+        curve.append((ws, k / max(n, 1)))
+    c = pd.DataFrame(curve, columns=["wtp_scale", "moved_share"])
+    c.attrs["observed"] = share
+    moved = np.minimum.accumulate(c["moved_share"].to_numpy())  # (decreasing in wtp_scale)
+    x = np.log(np.maximum(moved[::-1], 1e-9))
+    y = np.log(np.asarray(values, dtype=float)[::-1])
+
+    def invert(v: float) -> float:
+        return float(math.exp(np.interp(math.log(max(v, 1e-9)), x, y)))
+
+    method = (
+        f"simulated moments: observed share {share:.4f} ({k_obs} of {n_obs} apps paying at "
+        f"the {change.at} price change) leaving or moving down within {change.months} months, "
+        f"matched on {len(grid)} runs of {most} apps (CI: the share's Wilson CI through the "
+        "curve; within the grid's range only)"
+    )
+    e = fit.Estimate(
+        "all", "behaviour.wtp_scale", invert(share), invert(hi_k), invert(lo_k), prior, method
+    )
+    return e, c
+
+
+def price_response_not_identified(prior: float, why: str) -> fit.Estimate:
+    """The ``fit.csv`` row of ``behaviour.wtp_scale`` when it is not fitted (``why``): no
+    estimate, the scenario's value kept."""
+    nan = float("nan")
+    return fit.Estimate("all", "behaviour.wtp_scale", nan, nan, nan, prior, f"not fitted: {why}")
+
+
+def _play(most: int, cluster: str | None) -> Callable[[dict[str, Any]], pd.DataFrame]:
+    def play(d: dict[str, Any]) -> pd.DataFrame:
+        return simulate(scaled(d, most), cluster=cluster).console_ops
+
+    return play
+
+
 def _with_policy(behaviour: dict[str, Any], name: str, value: float) -> dict[str, Any]:
     b = dict(behaviour)
     pol = dict(b.get("policies", {}))
@@ -374,13 +458,15 @@ def calibrate(
     """Fit ``sc``'s population to the tables in ``observed`` (module docstring). Nothing is
     written (:func:`write_outputs`); bad input raises an :class:`~sim.errors.InputError`
     before any model run. ``grid``, ``moment_apps``, ``gof_apps``: default
-    :data:`REACTION_GRID`, :data:`MOMENT_APPS`, :data:`GOF_APPS`; ``cluster``: a Dask
+    :data:`REACTION_GRID`, :data:`MOMENT_APPS` (:data:`PRICE_APPS` for the price response),
+    :data:`GOF_APPS`; ``cluster``: a Dask
     scheduler address (or ``local``) on which the model runs play their shards."""
     step = progress or _noop
     grid = grid or REACTION_GRID
+    price_apps = PRICE_APPS if moment_apps is None else moment_apps
     moment_apps = moment_apps or MOMENT_APPS
     gof_apps = gof_apps or GOF_APPS
-    total = 3 + len(grid)
+    total = 5 + len(grid)
     step("reading the observed tables", 0, total)
     obs, counts, estimates = estimate(observed, sc, segments)
     step("closed-form and maximum-likelihood estimates done", 1, total)
@@ -388,13 +474,27 @@ def calibrate(
     span = observed_span(obs)
     prior = float(getattr(sc.behaviour.policies, POLICY).reaction_days)
 
+    def price_moments(label: str, j: int, n: int) -> None:
+        step(label, 2, total)
+
+    # the price response first: the upgrade policy's purchases read wtp (affordability)
+    data, price_curve = _price_response(
+        obs, sc, data, span, price_apps, cluster, estimates, price_moments
+    )
+    price_note = f"behaviour.wtp_scale {estimates[-1].method}"
+
     def moments(label: str, j: int, n: int) -> None:
-        step(label, 2 + j, total)
+        step(label, 3 + j, total)
 
     d_moments = {**data, **span, "seed": sc.seed + SEED_OFFSET}
     e, curve = fit_reaction_days(obs, d_moments, prior, grid, moment_apps, moments, cluster)
     estimates.append(e)
-    data = apply_estimates(data, [e])
+    step("simulated moments: prepaid renewals", 2 + len(grid), total)
+    renew, renew_curve = renewal.fit_observed(
+        obs.console_ops, obs.usage["date"].max(), sc, d_moments, _play(moment_apps, cluster), _noop
+    )
+    estimates.append(renew)
+    data = apply_estimates(data, [e, renew])
     header = [
         f"calibrated by `sim calibrate` from {Path(observed)} against scenario {sc.name!r}:",
         "fitted values carry a comment with their 95% interval, the scenario's value and the",
@@ -409,13 +509,48 @@ def calibrate(
         notes.append(f"{obs.gone_at_creation} app(s) deactivated at creation (no usage) left out")
     cal = Calibration(estimates, counts, obs.assignment, text, pd.DataFrame(), notes=notes)
     cal.series["_moments"] = {"curve": curve}
+    if price_curve is None:
+        notes.append(price_note)
+    else:
+        cal.series["_moments"]["price"] = price_curve
+    if renew_curve is None:
+        notes.append(f"prepaid.renew_probability {renew.method}")
+    else:
+        cal.series["_moments"]["renewal"] = renew_curve
     cal.observed_conversion = float(curve.attrs["observed"])
-    step("goodness of fit: playing calibrated.yaml", 2 + len(grid), total)
+    step("goodness of fit: playing calibrated.yaml", 4 + len(grid), total)
     played = {**scenario_data(calibrated), **span, "seed": sc.seed + SEED_OFFSET}
     sim = simulate(scaled(played, gof_apps), replications, cluster)
     goodness_of_fit(obs, sim, cal)
     step("done", total, total)
     return cal
+
+
+def _price_response(
+    obs: Observed,
+    sc: Scenario,
+    data: dict[str, Any],
+    span: dict[str, Any],
+    most: int,
+    cluster: str | None,
+    estimates: list[fit.Estimate],
+    step: Progress,
+) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """Fit ``behaviour.wtp_scale`` when the data have a price change (:func:`fit_price_response`;
+    appended to ``estimates``, applied to ``data``); else its not-identified row. The runs
+    play ``data`` (the scenario as plain data) over ``span``, the observed one."""
+    change = ops.price_change_in(sc.catalog_changes, sc.load_catalog().tz, obs.usage["date"])
+    prior = float(sc.behaviour.wtp_scale)
+    if not sc.behaviour.price_response:
+        estimates.append(price_response_not_identified(prior, "the scenario has no price response"))
+        return data, None
+    if change is None:
+        estimates.append(price_response_not_identified(prior, NOT_IDENTIFIED))
+        return data, None
+    d = {**data, **span, "seed": sc.seed + SEED_OFFSET}
+    e, curve = fit_price_response(obs, d, change, PRICE_GRID, most, step, cluster)
+    estimates.append(e)
+    return apply_estimates(data, [e]), curve
 
 
 def observed_span(obs: Observed) -> dict[str, Any]:

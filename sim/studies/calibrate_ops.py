@@ -18,7 +18,10 @@ goodness-of-fit figures compare the same statistics):
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -227,3 +230,65 @@ def ks(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     k = np.arange(1, 101)
     p = float(np.clip(2 * np.sum((-1.0) ** (k - 1) * np.exp(-2 * k**2 * lam**2)), 0.0, 1.0))
     return d, p if d > 0 else 1.0
+
+
+_SETS_EDITION = ("upgrade", "reconfigure")
+_ENDS_PAYING = ("deactivate", "downgrade", "buy_prepaid")
+
+
+def price_change_moves(
+    console: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[int, int]:
+    """The apps paying postpaid (Pro or Ultimate) just before the instant ``start`` (a catalog
+    change, tz-aware) and how many of them leave or move down from ``start`` until ``end``:
+    ``(moved, paying)``. Leaving: a successful ``deactivate``; moving down: a successful
+    ``reconfigure`` to Pro from Ultimate or to fewer groups per user or members per group than
+    the app's configuration before it (a live-pack switch, which campaigns make on and off
+    whatever the prices, is not counted)."""
+    c = console.loc[console["ok"].astype(bool)]
+    t = pd.to_datetime(c["time"], utc=True)
+    before = c.loc[(t < start).to_numpy()]
+    state = before.loc[before["op"].isin(_SETS_EDITION + _ENDS_PAYING)].groupby("app").tail(1)
+    paying = state.loc[
+        state["op"].isin(_SETS_EDITION) & state["edition"].isin(("Pro", "Ultimate")), "app"
+    ]
+    sets = c.loc[c["op"].isin(_SETS_EDITION) & c["app"].isin(paying)]
+    prev = sets.groupby("app")[["edition", "groups_per_user", "members_per_group"]].shift(1)
+    down = (
+        ((prev["edition"] == "Ultimate") & (sets["edition"] == "Pro"))
+        | (sets["groups_per_user"] < prev["groups_per_user"])
+        | (sets["members_per_group"] < prev["members_per_group"])
+    ).fillna(False)
+    t_sets = t.loc[sets.index]
+    moved_down = sets.loc[(down & (t_sets >= start) & (t_sets < end)).to_numpy(), "app"]
+    t_left = t.loc[(c["op"] == "deactivate").to_numpy()]
+    left = c.loc[t_left.index].loc[((t_left >= start) & (t_left < end)).to_numpy(), "app"]
+    moved = pd.concat([moved_down, left.loc[left.isin(paying)]]).nunique()
+    return int(moved), int(paying.nunique())
+
+
+@dataclass(frozen=True)
+class ObservedChange:
+    """A scheduled catalog change inside the observed span: its date, the instants (UTC) its
+    moment is counted from and until, and how many months that is."""
+
+    at: dt.date
+    start: pd.Timestamp
+    end: pd.Timestamp
+    months: int
+
+
+def price_change_in(
+    changes: Sequence[Any], tz: dt.tzinfo, dates: pd.Series
+) -> ObservedChange | None:
+    """The first of a scenario's ``changes`` (``catalog_changes``) inside the span of the
+    observed ``dates``, counted from its local midnight (``tz``, the catalog's) over grandfather
+    months + 2 (the first re-quoted bill and the one after); None without one."""
+    first, last = dates.min(), dates.max()
+    for ch in changes:
+        if first < pd.Timestamp(ch.at) <= last:
+            months = ch.grandfather_months + 2
+            start = pd.Timestamp(ch.at).tz_localize(tz)
+            end = start + pd.DateOffset(months=months)
+            return ObservedChange(ch.at, start.tz_convert("UTC"), end.tz_convert("UTC"), months)
+    return None

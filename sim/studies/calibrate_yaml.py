@@ -8,6 +8,7 @@ a relative catalog path is made absolute (the file is written elsewhere).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ def apply_estimates(data: dict[str, Any], estimates: Sequence[Estimate]) -> dict
     bounds); start-state shares renormalised."""
     pop = data["population"]
     for e in estimates:
+        if math.isnan(e.estimate):  # (not identified: the scenario's value stays)
+            continue
         if e.parameter.startswith("behaviour."):
             node = data
             *parents, leaf = e.parameter.split(".")[1:]
@@ -83,6 +86,8 @@ def _scalar(v: Any) -> str:
 
 
 def _comment(e: Estimate) -> str:
+    if math.isnan(e.estimate):
+        return f"scenario's value; {e.method}"
     return (
         f"fitted {e.estimate:.4g}, 95% CI [{e.ci_low:.4g}, {e.ci_high:.4g}]; "
         f"scenario's {e.prior:.4g}; {e.method}"
