@@ -250,13 +250,7 @@ def fit_reaction_days(
         curve.append((rd, k / max(m, 1e-12)))
     c = pd.DataFrame(curve, columns=["reaction_days", "conversion"])
     c.attrs["observed"] = rate
-    conv = np.minimum.accumulate(c["conversion"].to_numpy())  # (decreasing in reaction_days)
-    x = np.log(np.maximum(conv[::-1], 1e-9))
-    y = np.log(np.asarray(grid, dtype=float)[::-1])
-
-    def invert(v: float) -> float:
-        return float(math.exp(np.interp(math.log(max(v, 1e-9)), x, y)))
-
+    invert = fit.decreasing_inverse(grid, c["conversion"].tolist())  # slower, fewer
     est = invert(rate)
     hi = invert(lo_k / max(m_obs, 1e-12))  # fewer conversions: slower reaction
     lo = invert(hi_k / max(m_obs, 1e-12))
@@ -313,13 +307,7 @@ def fit_price_response(
         curve.append((ws, k / max(n, 1)))
     c = pd.DataFrame(curve, columns=["wtp_scale", "moved_share"])
     c.attrs["observed"] = share
-    moved = np.minimum.accumulate(c["moved_share"].to_numpy())  # (decreasing in wtp_scale)
-    x = np.log(np.maximum(moved[::-1], 1e-9))
-    y = np.log(np.asarray(values, dtype=float)[::-1])
-
-    def invert(v: float) -> float:
-        return float(math.exp(np.interp(math.log(max(v, 1e-9)), x, y)))
-
+    invert = fit.decreasing_inverse(values, c["moved_share"].tolist())  # richer, fewer move
     method = (
         f"simulated moments: observed share {share:.4f} ({k_obs} of {n_obs} apps paying at "
         f"the {change.at} price change) leaving or moving down within {change.months} months, "

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,6 +103,23 @@ def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
     m = float(np.mean(x))
     se = float(np.std(x, ddof=1) / math.sqrt(len(x))) if len(x) > 1 else 0.0
     return m, m - Z * se, m + Z * se
+
+
+def decreasing_inverse(
+    values: Sequence[float], moments: Sequence[float]
+) -> Callable[[float], float]:
+    """The inverse of a simulated moment that decreases in its parameter, for simulated
+    moments: ``moments[i]`` played at ``values[i]`` (increasing), made monotone (running
+    minimum), inverted by linear interpolation on a log-log scale; a moment outside the
+    simulated range maps to the grid's edge."""
+    m = np.minimum.accumulate(np.asarray(moments, dtype=float))
+    x = np.log(np.maximum(m[::-1], 1e-9))
+    y = np.log(np.asarray(values, dtype=float)[::-1])
+
+    def invert(v: float) -> float:
+        return float(math.exp(np.interp(math.log(max(v, 1e-9)), x, y)))
+
+    return invert
 
 
 def poisson_ci(n: float) -> tuple[float, float]:
