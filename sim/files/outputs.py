@@ -435,12 +435,17 @@ def _atomic_file(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def write_table(path: str | os.PathLike[str], df: pd.DataFrame) -> Path:
-    """Write one table file atomically (format by suffix; other files of its folder are left
-    alone); returns the path written."""
+def write_file(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write one file atomically, its format by suffix (:data:`WRITERS`: a table, JSON, HTML
+    text, PNG bytes); other files of its folder are left alone. Returns the path written."""
     path = Path(path)
     suffix = _check_name(path.name)
-    return _atomic_file(path, lambda tmp: WRITERS[suffix](df, tmp))
+    return _atomic_file(path, lambda tmp: WRITERS[suffix](obj, tmp))
+
+
+def write_table(path: str | os.PathLike[str], df: pd.DataFrame) -> Path:
+    """Write one table file atomically (:func:`write_file`); returns the path written."""
+    return write_file(path, df)
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:

@@ -15,7 +15,6 @@ import html
 import json
 import math
 import os
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pandas as pd
 
 from sim.errors import SimError
 from sim.files.excel import write_workbook as write_xlsx
-from sim.files.outputs import OutputDir, write_tables
+from sim.files.outputs import OutputDir, write_file, write_tables
 from sim.reports import charts
 from sim.results.prepare import Run
 
@@ -35,22 +34,6 @@ RATE_UNIT = "per day per 1,000 DAU"
 def esc(value: object) -> str:
     """``value`` as text escaped for HTML (quotes too)."""
     return html.escape(str(value), quote=True)
-
-
-def write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` atomically (a temporary file beside it, then ``os.replace``)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SimError(
-            f"cannot write {str(exc.filename or path)!r}: {exc.strerror or exc}"
-        ) from exc
-    return path
 
 
 # -- formatting ----------------------------------------------------------------------------------
@@ -204,12 +187,11 @@ class Page:
         self,
         out_dir: str | os.PathLike[str],
         name: str = "report.html",
-        extra: Mapping[str, bytes] | None = None,
         workbook: Mapping[str, Any] | None = None,
         whole: bool = True,
     ) -> Path:
-        """Write the page, its figures (``figures/``), tables (``tables/``), any ``extra``
-        files (name → bytes) and, given its summary sheet, ``report.xlsx`` (every table, a
+        """Write the page, its figures (``figures/``), tables (``tables/``) and, given its
+        summary sheet, ``report.xlsx`` (every table, a
         sheet each) into ``out_dir``; returns the page's path.
 
         ``whole`` (a report's or a comparison's own folder): one set, all or nothing, the
@@ -219,27 +201,23 @@ class Page:
         if out.exists() and not out.is_dir():
             raise SimError(f"output {str(out)!r} exists and is not a directory")
         if not whole:
-            return self._write_files(out, name, extra or {})
+            return self._write_files(out, name)
         with OutputDir(out) as folder:
             for key, df in self.tables.items():
                 folder.write(f"tables/{key}.csv", df)
             for key, data in self.figures.items():
                 folder.write(f"figures/{key}.png", data)
-            for key, data in (extra or {}).items():
-                folder.reserve(key).write_bytes(data)
             if workbook is not None:
                 write_xlsx(folder.reserve("report.xlsx"), self.tables, workbook)
             folder.write(name, self.html())
         return out / name
 
-    def _write_files(self, out: Path, name: str, extra: Mapping[str, bytes]) -> Path:
+    def _write_files(self, out: Path, name: str) -> Path:
         if self.tables:
             write_tables(out / "tables", {f"{k}.csv": v for k, v in self.tables.items()})
         for key, data in self.figures.items():
-            write_bytes(out / "figures" / f"{key}.png", data)
-        for key, data in extra.items():
-            write_bytes(out / key, data)
-        return write_bytes(out / name, self.html().encode("utf-8"))
+            write_file(out / "figures" / f"{key}.png", data)
+        return write_file(out / name, self.html())
 
 
 PAGE = """<!DOCTYPE html>

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import SimError
-from sim.reports.html import write_bytes
+from sim.files.outputs import write_file
 
 INSTALL = "pip install -e '.[notebooks]'"
 
@@ -66,4 +66,4 @@ def render_notebook(
     except Exception as exc:  # noqa: BLE001 -- papermill raises its own errors, name the cell
         raise SimError(f"notebook {src.name} failed: {str(exc).strip().splitlines()[-1]}") from exc
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
-    return write_bytes(out / f"{src.stem}.html", body.encode("utf-8"))
+    return write_file(out / f"{src.stem}.html", body)
