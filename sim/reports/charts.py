@@ -63,6 +63,9 @@ ARCHETYPE_COLOURS = {
     "live": "#ff7f0e",
     "community": "#2ca02c",
     "game": "#9467bd",
+    "hobby": "#8c564b",
+    "platform": "#17becf",
+    "chat-platform": "#bcbd22",
 }
 ERROR_COLOURS = {
     str(Code.USER_GROUP_LIMIT.value): "#1f77b4",

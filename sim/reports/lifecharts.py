@@ -129,13 +129,27 @@ def _retention(fig: Figure, ax, df: pd.DataFrame) -> None:  # noqa: ANN001
     grid = grid.merge(first.rename(columns={"mrr": "base"})[[*keys, "base"]], on=keys)
     grid["retention"] = 100 * grid["mrr"] / grid["base"]
     heat = grid.pivot_table(index=keys, columns="age", values="retention")
-    im = ax.imshow(
-        heat.to_numpy(float), aspect="auto", cmap="viridis", vmin=0, interpolation="nearest"
-    )
+    values = heat.to_numpy(float)
+    top = _scale_top(values)
+    im = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=top, interpolation="nearest")
     rows = [" · ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in heat.index]
     ax.set_yticks(range(len(rows)), rows, fontsize=7)
     step = max(1, len(heat.columns) // 12)
     ax.set_xticks(range(0, len(heat.columns), step), [str(c) for c in heat.columns[::step]])
-    bar = fig.colorbar(im, ax=ax)
-    bar.set_label("revenue retention\n[% of first paying month]", fontsize=8)
+    capped = bool(np.nanmax(values, initial=0.0) > top)
+    bar = fig.colorbar(im, ax=ax, extend="max" if capped else "neither")
+    label = "revenue retention\n[% of first paying month]"
+    if capped:
+        label += f"\nscale capped at {top:.0f}%;\nexact values: cohorts table"
+    bar.set_label(label, fontsize=8)
     ax.set_ylabel("cohort (month of first day)" + (" · archetype" if len(keys) > 1 else ""))
+
+
+def _scale_top(values: np.ndarray) -> float:
+    """The top of the retention colour scale [%]: the 95th percentile of the cells, at least
+    200%, so one cohort that grew from a single small payer to many (thousands of per cent)
+    does not paint every other cohort the same dark colour."""
+    cells = values[np.isfinite(values)]
+    if not cells.size:
+        return 200.0
+    return float(max(200.0, np.ceil(np.percentile(cells, 95) / 50.0) * 50.0))
