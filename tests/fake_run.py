@@ -73,7 +73,9 @@ def timeline(rows: list[tuple[Any, ...]], replication: int = 0) -> pd.DataFrame:
 
 
 def write_run(out: Path, tables: dict[str, pd.DataFrame], summary: dict[str, Any]) -> Path:
-    """Write hand-made tables (Parquet) and ``summary.json`` in the layout ``sim run`` writes."""
+    """Write hand-made tables (Parquet) and ``summary.json`` as a run folder, every table a
+    single file (as ``sim run`` wrote them before ``group_ops`` and ``usage`` became dataset
+    folders: readers take both; :func:`real_run` gives the dataset folders)."""
     from sim.files.outputs import write_json, write_tables
 
     write_tables(out, {f"{k}.parquet": v for k, v in tables.items()})
