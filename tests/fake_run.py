@@ -95,3 +95,13 @@ def with_summary(run_dir: Path, out: Path, **changes: Any) -> Path:
     data.update(changes)
     write_json(path, data)
     return out
+
+
+def folder_bytes(folder: Path, skip: tuple[str, ...] = ("summary.json",)) -> dict[str, bytes]:
+    """Every file of a run folder (dataset parts and ``manifest.json`` included; ``skip``:
+    ``summary.json``, which holds the wall time) by its path in the folder, with its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in skip
+    }
