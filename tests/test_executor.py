@@ -18,7 +18,6 @@ from fake_run import folder_bytes
 from test_model import limits_scenario
 
 from sim.files.datasets import MANIFEST
-
 from sim.model.plan import ShardTask, plan, resolve
 from sim.model.runner import TABLES, run, run_and_write, store_path
 from sim.model.shards import play_shard

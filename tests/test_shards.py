@@ -16,7 +16,6 @@ from test_model import limits_scenario, tiny
 
 from sim.cli.run import Bar
 from sim.errors import SimError
-from sim.files import outputs
 from sim.files.outputs import OutputDir, ParquetSink
 from sim.model import executor, plan
 from sim.model.runner import DATASETS, TABLES, by_workers, run, run_and_write, write
