@@ -180,3 +180,12 @@ def test_write_gives_the_same_layout_with_one_part_per_dataset(tmp_path: Path) -
         else:
             assert path.is_file()
     check_manifest(tmp_path / "w")
+
+
+def test_duckdb_reads_the_parts_as_the_table(many_parts: Path) -> None:
+    """README's DuckDB query (duckdb is not a dependency: skipped where it is not installed)."""
+    duckdb = pytest.importorskip("duckdb")
+    glob = str(many_parts / "usage.parquet" / "*.parquet")
+    ((n, dau),) = duckdb.sql(f"SELECT count(*), sum(dau) FROM read_parquet('{glob}')").fetchall()
+    usage = pd.read_parquet(many_parts / "usage.parquet")
+    assert (n, dau) == (len(usage), usage["dau"].sum())
