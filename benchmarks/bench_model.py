@@ -55,7 +55,7 @@ t0 = time.perf_counter()
 s, paths = run_and_write(sc, out, mode="fast",
                          workers=workers if workers == "auto" else int(workers))
 wall = time.perf_counter() - t0
-size = sum(p.stat().st_size for p in paths)
+size = sum(f.stat().st_size for p in paths for f in ([p] if p.is_file() else p.rglob("*")))
 print(json.dumps({"what": "sim run (fast)", "tenants": sc.n_tenants, "months": months,
                   "ops": s["group_operations"], "wall_s": wall, "bytes": size}))
 """

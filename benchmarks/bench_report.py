@@ -77,11 +77,14 @@ def child(args: list[str]) -> tuple[float, float, float]:
 def rows(run_dir: Path) -> str:
     import pyarrow.parquet as pq
 
+    from sim.files.datasets import parquet_files
+
     parts = []
     for name in ("group_ops", "usage", "bills", "timeline"):
-        f = run_dir / f"{name}.parquet"
-        if f.is_file():
-            parts.append(f"{name} {pq.ParquetFile(f).metadata.num_rows:,}")
+        f = run_dir / f"{name}.parquet"  # a file, or a dataset folder of parts
+        if f.exists():
+            n = sum(pq.ParquetFile(p).metadata.num_rows for p in parquet_files(f))
+            parts.append(f"{name} {n:,}")
     return ", ".join(parts)
 
 

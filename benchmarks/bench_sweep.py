@@ -1,5 +1,7 @@
 """Executors and sweeps: tasks per second, the speedup of 2 workers over 1, the overhead of the
-Dask path and of the task store on the baseline.
+Dask path against the local executor on the baseline (``sim run`` always writes through its
+task store since its workers write their own parts: ``benchmarks/bench_parts.py`` measures the
+client's side).
 
     .venv/bin/python benchmarks/bench_sweep.py [--quick]
 
@@ -61,13 +63,11 @@ def tasks_per_second() -> None:
 
 
 def baseline_overhead() -> None:
+    """The baseline by ``sim run``'s path (workers write their parts into the task store) on
+    the local executor and on a Dask LocalCluster, 2 workers each."""
     with tempfile.TemporaryDirectory() as tmp:
         walls = {}
-        for what, kw in (
-            ("local, no store", {"resume": False}),
-            ("local, store", {}),
-            ("dask LocalCluster", {"cluster": "local"}),
-        ):
+        for what, kw in (("local", {}), ("dask LocalCluster", {"cluster": "local"})):
             t0 = time.perf_counter()
             run_and_write("baseline", Path(tmp) / what.replace(" ", "_"), workers=2, **kw)
             walls[what] = time.perf_counter() - t0
@@ -76,11 +76,8 @@ def baseline_overhead() -> None:
                     {"what": f"baseline, 2 workers, {what}", "wall_s": round(walls[what], 2)}
                 )
             )
-        ref = walls["local, no store"]
-        print(f"task store overhead: {walls['local, store'] / ref - 1:+.1%}")
-        print(
-            f"dask path overhead against the local executor: {walls['dask LocalCluster'] / walls['local, store'] - 1:+.1%}"
-        )
+        ratio = walls["dask LocalCluster"] / walls["local"] - 1
+        print(f"dask path overhead against the local executor: {ratio:+.1%}")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,9 @@ def timeline(rows: list[tuple[Any, ...]], replication: int = 0) -> pd.DataFrame:
 
 
 def write_run(out: Path, tables: dict[str, pd.DataFrame], summary: dict[str, Any]) -> Path:
-    """Write hand-made tables (Parquet) and ``summary.json`` in the layout ``sim run`` writes."""
+    """Write hand-made tables (Parquet) and ``summary.json`` as a run folder, every table a
+    single file (as ``sim run`` wrote them before ``group_ops`` and ``usage`` became dataset
+    folders: readers take both; :func:`real_run` gives the dataset folders)."""
     from sim.files.outputs import write_json, write_tables
 
     write_tables(out, {f"{k}.parquet": v for k, v in tables.items()})
@@ -93,3 +95,13 @@ def with_summary(run_dir: Path, out: Path, **changes: Any) -> Path:
     data.update(changes)
     write_json(path, data)
     return out
+
+
+def folder_bytes(folder: Path, skip: tuple[str, ...] = ("summary.json",)) -> dict[str, bytes]:
+    """Every file of a run folder (dataset parts and ``manifest.json`` included; ``skip``:
+    ``summary.json``, which holds the wall time) by its path in the folder, with its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in skip
+    }

@@ -26,7 +26,8 @@ def _df(n: int = 3) -> pd.DataFrame:
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
 
 
 def _old(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
@@ -253,9 +254,9 @@ def test_a_run_folder_is_one_set_summary_included(tmp_path, monkeypatch):
     out = tmp_path / "run"
     _, paths = run_and_write(tiny(horizon_months=1), out, workers=1)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{t}.parquet" for t in TABLES] + ["summary.json"]
+        [f"{t}.parquet" for t in TABLES] + ["summary.json", "manifest.json"]
     )
-    assert [p.name for p in paths][-1] == "summary.json"
+    assert [p.name for p in paths][-2:] == ["summary.json", "manifest.json"]
     before = _snapshot(out)
     monkeypatch.setitem(outputs.WRITERS, ".json", _enospc)  # the disk fills at summary.json
     with pytest.raises(SimError, match="No space left on device"):

@@ -156,8 +156,11 @@ def test_same_seed_gives_byte_identical_parquet(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     write(run(tiny()), a)
     write(run(tiny()), b)
-    for name in TABLES:
-        assert (a / f"{name}.parquet").read_bytes() == (b / f"{name}.parquet").read_bytes(), name
+    from fake_run import folder_bytes
+
+    files = folder_bytes(a)
+    assert {f.split("/")[0] for f in files} == {f"{t}.parquet" for t in TABLES} | {"manifest.json"}
+    assert files == folder_bytes(b)
     assert (a / "summary.json").is_file()
 
 
@@ -396,7 +399,7 @@ def test_cli_run_writes_tables_and_summary(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "fast mode, seed 4" in out and "wrote" in out
     names = {p.name for p in (tmp_path / "out").iterdir()}
-    assert names == {f"{t}.parquet" for t in TABLES} | {"summary.json"}
+    assert names == {f"{t}.parquet" for t in TABLES} | {"summary.json", "manifest.json"}
     usage = pd.read_parquet(tmp_path / "out" / "usage.parquet")
     assert usage["app"].nunique() <= 3
 

@@ -426,11 +426,38 @@ def test_a_run_missing_a_table_is_refused_naming_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     shutil.copytree(runs["seed7"], tmp_path / "run")
-    (tmp_path / "run" / f"{table}.parquet").unlink()
+    gone = tmp_path / "run" / f"{table}.parquet"  # a dataset folder (group_ops, usage) or a file
+    shutil.rmtree(gone) if gone.is_dir() else gone.unlink()
     assert main(["report", str(tmp_path / "run")], monkeypatch) == 2
     err = capsys.readouterr().err
     assert f"{table}.parquet" in err and "Traceback" not in err
     assert not (tmp_path / "run" / "report").exists()
+
+
+@pytest.mark.usefixtures("no_drawing")
+def test_a_run_folder_copied_in_part_is_refused_by_its_manifest(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A dataset folder missing a part, or a part cut short, or holding a part of another run
+    (manifest.json, written last, lists every part with its size) is not reported."""
+    shutil.copytree(runs["seed7"], tmp_path / "run")
+    parts = sorted((tmp_path / "run" / "usage.parquet").glob("part-*.parquet"))
+    assert parts
+    data = parts[-1].read_bytes()
+    parts[-1].write_bytes(data[: len(data) // 2])  # an interrupted copy
+    assert main(["report", str(tmp_path / "run")], monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert f"usage.parquet/{parts[-1].name} is {len(data) // 2} bytes" in err, err
+    assert "incomplete" in err and "Traceback" not in err
+    parts[-1].write_bytes(data)
+    (tmp_path / "run" / "usage.parquet" / "part-99999.parquet").write_bytes(data)
+    assert main(["report", str(tmp_path / "run")], monkeypatch) == 2
+    assert "part-99999.parquet, which manifest.json does not list" in capsys.readouterr().err
+    (tmp_path / "run" / "usage.parquet" / "part-99999.parquet").unlink()
+    assert main(["report", str(tmp_path / "run")], monkeypatch) == 0
 
 
 def test_numbers_are_formatted_by_unit() -> None:

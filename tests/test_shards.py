@@ -11,23 +11,19 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from fake_run import folder_bytes
 from test_model import limits_scenario, tiny
 
 from sim.cli.run import Bar
 from sim.errors import SimError
-from sim.files import outputs
 from sim.files.outputs import OutputDir, ParquetSink
 from sim.model import executor, plan
-from sim.model.runner import TABLES, run, run_and_write, write
+from sim.model.runner import DATASETS, TABLES, by_workers, run, run_and_write, write
 from sim.model.scenario import scenario_from_dict
 
 
 def _mixed() -> dict:
     return tiny(horizon_months=2)
-
-
-def _bytes(d: Path) -> dict[str, bytes]:
-    return {f"{t}.parquet": (d / f"{t}.parquet").read_bytes() for t in TABLES}
 
 
 def _summary(d: Path) -> dict:
@@ -64,24 +60,42 @@ def test_tables_do_not_depend_on_the_shard_size(mode: str) -> None:
         assert whole.summary[key] == cut.summary[key], key
 
 
-def test_streamed_files_are_byte_identical_to_the_gathered_ones(
-    tmp_path: Path, monkeypatch
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_parts_do_not_depend_on_the_workers_and_the_tables_not_on_the_shards(
+    tmp_path: Path, mode: str
 ) -> None:
-    """`sim run` (shard by shard, compact columns, row groups cut across shards) writes the
-    same bytes as writing the gathered DataFrames; so does a run in two worker processes."""
-    monkeypatch.setattr(outputs, "ROW_GROUP_ROWS", 500)  # row groups span shards
-    sc = {**limits_scenario(), "replications": 2}
+    """`sim run` (workers write one part per shard of group_ops and usage, compact columns)
+    writes the same bytes in one process as in two; whatever the shard size, the dataset
+    folders read as the tables `sim.run` gathers, in order, and the small tables' files and
+    the figures are the same bytes. Exact mode's group_ops (time first) is one part, sorted
+    by the client."""
+    sc = {**limits_scenario(), "replications": 2, "mode": mode}
     write(run(sc, shard_tenants=10_000), tmp_path / "gathered")
-    run_and_write(sc, tmp_path / "one", workers=1, shard_tenants=4)
+    run_and_write(sc, tmp_path / "one", workers=1, shard_tenants=3)
     run_and_write(sc, tmp_path / "two", workers=2, shard_tenants=3)
-    ref = _bytes(tmp_path / "gathered")
-    f = pq.ParquetFile(tmp_path / "gathered" / "group_ops.parquet")
-    assert f.num_row_groups > 3
-    assert _bytes(tmp_path / "one") == ref
-    assert _bytes(tmp_path / "two") == ref
-    assert (
-        _summary(tmp_path / "one") == _summary(tmp_path / "gathered") == _summary(tmp_path / "two")
-    )
+    run_and_write(sc, tmp_path / "four", workers=1, shard_tenants=4)
+    one = folder_bytes(tmp_path / "one")
+    assert folder_bytes(tmp_path / "two") == one
+    n = len(plan.plan(plan.resolve(sc), plan.resolve(sc).load_catalog(), 3))
+    for name in DATASETS:
+        parts = range(n) if name in by_workers(mode) else [0]
+        assert sorted(f for f in one if f.startswith(f"{name}.parquet/")) == [
+            f"{name}.parquet/part-{i:05d}.parquet" for i in parts
+        ]
+    whole = run(sc)
+    for d in ("gathered", "one", "four"):
+        for name in TABLES:
+            got = pd.read_parquet(tmp_path / d / f"{name}.parquet")
+            pd.testing.assert_frame_equal(got, _plain(getattr(whole, name)), obj=f"{d}/{name}")
+        for name in set(TABLES) - set(DATASETS):
+            f = f"{name}.parquet"
+            assert (tmp_path / d / f).read_bytes() == one[f], (d, name)
+        assert _summary(tmp_path / d) == _summary(tmp_path / "one")
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """A table as Parquet gives it back: object columns of strings as ``str``."""
+    return pd.read_parquet(io.BytesIO(df.to_parquet(index=False)))
 
 
 def test_parquet_sink_rows_not_pieces_make_the_file(tmp_path: Path) -> None:

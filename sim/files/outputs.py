@@ -320,6 +320,19 @@ class OutputDir:
         say); any suffix sim writes (:data:`sim.files.folders.OUTPUT_SUFFIXES`)."""
         return self._add(name, folders.OUTPUT_SUFFIXES)
 
+    def place(self, name: str, src: Path) -> None:
+        """Put the file ``src`` into the set as ``name`` without reading it: a hard link (the
+        same file system: a part a worker wrote into the task store beside the folder), else
+        a copy. Fsynced with the set."""
+        path = self._add(name)
+        try:
+            try:
+                os.link(src, path)
+            except OSError:  # another file system, or no hard links there
+                shutil.copyfile(src, path)
+        except OSError as exc:
+            raise _as_sim_error(exc, path) from exc
+
     def sink(self, name: str) -> ParquetSink:
         if Path(name).suffix != ".parquet":
             raise ValueError(f"file name {name!r}: a sink writes '.parquet' files")

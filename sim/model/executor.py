@@ -17,7 +17,9 @@ executor sums them into ``progress(done, total)``.
 With a :class:`~sim.model.store.TaskStore`, a task whose digest is in the store is not played
 again (its stored result is read back), and a task played writes its result into the store
 *where it runs*, returning only a receipt: the client reads results back from the store as it
-needs them (a cluster needs the store on a file system every machine sees).
+needs them -- not the tables the store keeps as dataset parts, which ``sim run`` links into
+its output unread (:mod:`sim.model.store`) -- and a cluster needs the store on a file system
+every machine sees.
 
 Workers never outlive their run: local worker processes ignore SIGINT (the main process decides),
 ask the kernel to kill them when the main process dies (``PR_SET_PDEATHSIG``), and are terminated

@@ -18,18 +18,27 @@ Tables (every one with a ``replication`` column, 0-based):
 No table holds wall-clock time: the same scenario and seed give byte-identical Parquet files.
 ``summary.json`` has the scenario hash, seed, package versions, wall time and headline figures.
 
+A run folder (:func:`run_and_write`, :func:`write`) holds ``group_ops`` and ``usage`` as dataset
+folders (``group_ops.parquet/part-00000.parquet``, ...: one part per shard, read as one table by
+pandas, pyarrow and DuckDB, :mod:`sim.files.datasets`), the other tables as single files
+``NAME.parquet``, ``summary.json``, and ``manifest.json`` (every table file with its rows,
+bytes and SHA-256) written last.
+
 A run flows one way: the scenario is resolved and its catalog loaded once, the plan cuts it into
 shard tasks (:mod:`sim.model.plan`), an executor plays them -- here, in worker processes or on
 a Dask cluster (:mod:`sim.model.executor`) -- with :func:`sim.model.shards.play_shard`, and this
 module assembles the parts into tables and the summary. :func:`run` gathers the parts into
-DataFrames; :func:`run_and_write` (``sim run``) writes each shard's rows as it comes, so memory
-is bounded by a shard, not by the run, and keeps each finished shard in a task store
-(:mod:`sim.model.store`) under the output folder until the run is written, so a run killed
-mid-way and started again reuses them. Both give the same files, whatever the executor.
+DataFrames; :func:`run_and_write` (``sim run``) has each worker write its shard's parts of the
+large tables into a task store (:mod:`sim.model.store`) beside the output folder and return
+only its tallies and small tables: this process links the parts into place, sorts and writes
+the small tables, and the summary comes from the tallies. A run killed mid-way and started
+again reuses the finished shards. The files do not depend on the executor or the number of
+workers; the parts' cut (not the table read) depends on the shard size.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
@@ -45,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.catalog import Catalog
+from sim.files.datasets import MANIFEST, FileInfo, manifest, part_name, write_part
 from sim.model.assumptions import assumptions
 from sim.model.executor import Executor, Progress, make_executor, resolve_workers
 from sim.model.plan import ShardTask, catalog_digest, plan, resolve
@@ -316,9 +326,15 @@ def run(
     return play(p, progress)
 
 
-def _streamed(mode: str) -> tuple[str, ...]:
-    """Tables written shard by shard (app-first, :mod:`sim.model.tables`); the others are gathered."""
-    return ("group_ops", "usage", "bills") if mode == "fast" else ("usage", "bills")
+DATASETS = ("group_ops", "usage")
+"""The large tables, written as dataset folders ``NAME.parquet/part-NNNNN.parquet`` (one part
+per shard, :mod:`sim.files.datasets`); the others are single files ``NAME.parquet``."""
+
+
+def by_workers(mode: str) -> frozenset[str]:
+    """The tables whose parts the workers write (app-first, :mod:`sim.model.tables`: a shard's
+    rows are a part); exact mode's ``group_ops`` is time-first, sorted by the client."""
+    return frozenset(DATASETS if mode == "fast" else ("usage",))
 
 
 def run_and_write(
@@ -337,13 +353,16 @@ def run_and_write(
     resume: bool = True,
     notify: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], list[Path]]:
-    """Run a scenario and write its tables into ``out_dir`` as :func:`write` does, shard by
-    shard: the large tables are never whole in memory. All or nothing (:class:`OutputDir`).
+    """Run a scenario and write its tables into ``out_dir`` as :func:`write` lays them out,
+    the large tables (:data:`DATASETS`) as one part per shard written by the worker that
+    played it: this process never holds them, and never reads them (it links the parts into
+    place). All or nothing (:class:`OutputDir`), ``manifest.json`` written last.
 
-    With ``resume``, each finished shard is kept in a task store (``PARENT/.NAME.sim-tasks`` beside ``out_dir``,
-    written by the worker that played it) until the tables are written: a run killed mid-way
-    and started again reuses them (``notify`` is told ``"reused N of M tasks"``).
-    Returns the summary and the paths written."""
+    The workers write into a task store (``PARENT/.NAME.sim-tasks`` beside ``out_dir``; on a
+    cluster, a file system every worker sees), removed once the run is written. With
+    ``resume``, a run killed mid-way and started again reuses the shards finished there
+    (``notify`` is told ``"reused N of M tasks"``); without, the store is emptied first.
+    Returns the summary and the paths written (tables, ``summary.json``, ``manifest.json``)."""
     from sim.files.outputs import OutputDir
 
     p = prepare_run(
@@ -358,8 +377,10 @@ def run_and_write(
         seed=seed,
         replications=replications,
     )
-    store = TaskStore(store_path(out_dir)) if resume else None
-    if store is not None and notify is not None:
+    store = TaskStore(store_path(out_dir), by_workers(p.scenario.mode))
+    if not resume:
+        shutil.rmtree(store.root, ignore_errors=True)
+    elif notify is not None:
         reused = sum(store.has(t.digest) for t in p.tasks)
         if reused:
             notify(f"reused {reused} of {len(p.tasks)} tasks")
@@ -367,47 +388,81 @@ def run_and_write(
     try:
         summary = _write_parts(
             OutputDir(out_dir),
+            p.tasks,
             p.executor.map(play_shard, p.tasks, progress, store),
+            store,
             done,
         )
     finally:
         p.executor.close()
-    paths = [Path(out_dir) / f"{name}.parquet" for name in TABLES]
-    paths.append(Path(out_dir) / "summary.json")
-    if store is not None:
-        shutil.rmtree(store.root, ignore_errors=True)
-    return summary, paths
+    shutil.rmtree(store.root, ignore_errors=True)
+    return summary, _paths(out_dir)
 
 
-def _write_parts(out_dir: Any, parts: Iterator[Part], done: _Assembly) -> dict[str, Any]:
-    """Stream the parts' app-first tables into their files, gather the others; the gathered
-    tables, in their order, are written too, and then ``summary.json``: all of it one set,
-    swapped in whole (:class:`~sim.files.outputs.OutputDir`). Returns the summary."""
-    streamed = _streamed(done.sc.mode)
-    gathered: dict[str, list[pd.DataFrame]] = {n: [] for n in TABLES if n not in streamed}
+def _paths(out_dir: str | Path) -> list[Path]:
+    out = Path(out_dir)
+    return [*(out / f"{n}.parquet" for n in TABLES), out / "summary.json", out / MANIFEST]
+
+
+def _write_parts(
+    out_dir: Any,
+    tasks: list[ShardTask],
+    parts: Iterator[Part],
+    store: TaskStore,
+    done: _Assembly,
+) -> dict[str, Any]:
+    """Put the parts the workers wrote into their dataset folders (not read: linked), gather
+    the small tables (and exact mode's ``group_ops``) from what the tasks returned and write
+    them, then ``summary.json`` (from the tasks' tallies) and ``manifest.json`` last: all of it
+    one set, swapped in whole (:class:`~sim.files.outputs.OutputDir`). Returns the summary."""
+    gathered: dict[str, list[pd.DataFrame]] = {n: [] for n in TABLES if n not in store.parts}
+    files: list[FileInfo] = []
     with out_dir as out:
-        sinks = {name: out.sink(f"{name}.parquet") for name in streamed}
-        for part in parts:
+        for task, part in zip(tasks, parts, strict=True):
             done.add(part)
+            for name in sorted(store.parts):
+                dest = f"{name}.parquet/{part_name(task.shard.number, len(tasks))}"
+                src, info = store.part(task.digest, name)
+                out.place(dest, src)
+                files.append(dataclasses.replace(info, path=dest))
             for name, df in part.tables.items():
-                if name in sinks:
-                    sinks[name].write(df)
-                else:
-                    gathered[name].append(df)
+                gathered[name].append(df)
             del part
         tables = {
             name: order(name, pd.concat(dfs, ignore_index=True)) for name, dfs in gathered.items()
         }
-        for name, df in tables.items():
-            out.write(f"{name}.parquet", df)
+        files += [_write_table(out, name, df) for name, df in tables.items()]
         summary = done.summary(tables["console_ops"])
         out.write("summary.json", summary)  # part of the set, swapped in with the tables
+        out.write(MANIFEST, _manifest(done.sc, files))  # last
     return summary
 
 
-def write(result: RunResult, out_dir: str | Path) -> list[Path]:
-    """Write the tables as ``<name>.parquet`` and ``summary.json`` into ``out_dir``, one set."""
-    from sim.files.outputs import write_tables
+def _write_table(out: Any, name: str, df: pd.DataFrame) -> FileInfo:
+    """Write a table the client holds: a dataset's one part, or a single file."""
+    dest = f"{name}.parquet/{part_name(0, 1)}" if name in DATASETS else f"{name}.parquet"
+    return write_part(df, out.reserve(dest), dest)
 
-    files: dict[str, Any] = {f"{n}.parquet": df for n, df in result.tables().items()}
-    return write_tables(out_dir, {**files, "summary.json": result.summary})
+
+def _manifest(sc: Scenario, files: list[FileInfo]) -> dict[str, Any]:
+    return manifest(
+        sorted(files, key=lambda f: f.path),
+        scenario=sc.name,
+        scenario_hash=sc.digest(),
+        seed=sc.seed,
+        replications=sc.replications,
+        datasets=list(DATASETS),
+    )
+
+
+def write(result: RunResult, out_dir: str | Path) -> list[Path]:
+    """Write the tables into ``out_dir`` as ``sim run`` lays them out (the large ones as
+    dataset folders, here of one part each), ``summary.json`` and ``manifest.json``, one
+    set. Returns the tables' paths, then the summary's and the manifest's."""
+    from sim.files.outputs import OutputDir
+
+    with OutputDir(out_dir) as out:
+        files = [_write_table(out, name, df) for name, df in result.tables().items()]
+        out.write("summary.json", result.summary)
+        out.write(MANIFEST, _manifest(result.scenario, files))
+    return _paths(out_dir)

@@ -8,6 +8,12 @@ no half result. The digest (:attr:`sim.model.plan.ShardTask.digest`) covers the 
 catalog, the seed, the task's share of the work and the code version: changed inputs miss the
 store; unchanged ones are reused by a run or sweep started again.
 
+The tables named in ``TaskStore(root, parts=...)`` are written as the final parts of a dataset
+(:func:`sim.files.datasets.write_part`: rows, bytes and SHA-256 in the task's manifest) and are
+not read back: :meth:`TaskStore.get` leaves them out of the result, and the client puts the
+files themselves into the output (:meth:`TaskStore.part`), so that a run's large tables are
+written by the workers alone.
+
 Results stored are pickled with the code that made them, and the code version is in the digest:
 a store is read only by the code that wrote it.
 """
@@ -27,6 +33,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from sim.files.datasets import FileInfo, write_part
 
 MANIFEST = "MANIFEST.json"
 
@@ -63,6 +71,8 @@ class TaskStore:
     """Finished tasks' results under ``root`` (see the module docstring)."""
 
     root: Path
+    parts: frozenset[str] = frozenset()
+    """Tables written as dataset parts and not read back (see the module docstring)."""
 
     def __post_init__(self) -> None:
         # absolute: the store travels to workers whose working directory differs
@@ -81,17 +91,23 @@ class TaskStore:
         tmp.mkdir(parents=True)
         try:
             tables = _tables(result)
+            infos = {}
             for name, df in tables.items():
-                pq.write_table(
-                    pa.Table.from_pandas(df, preserve_index=False), tmp / f"{name}.parquet"
-                )
+                path = tmp / f"{name}.parquet"
+                if name in self.parts:
+                    infos[name] = write_part(df, path).to_json()
+                else:
+                    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path)
             rest = dataclasses.replace(result, tables={}) if tables else result
             with open(tmp / "result.pkl", "wb") as fh:
                 pickle.dump(rest, fh, protocol=pickle.HIGHEST_PROTOCOL)
             manifest = {
                 "digest": digest,
-                "tables": list(tables),
-                "object_columns": {n: _object_columns(df) for n, df in tables.items()},
+                "tables": [n for n in tables if n not in infos],
+                "parts": infos,
+                "object_columns": {
+                    n: _object_columns(df) for n, df in tables.items() if n not in infos
+                },
                 "files": sorted(os.listdir(tmp)),
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, sort_keys=True) + "\n")
@@ -117,6 +133,13 @@ class TaskStore:
             }
             result = dataclasses.replace(result, tables=tables)
         return result
+
+    def part(self, digest: str, name: str) -> tuple[Path, FileInfo]:
+        """Table ``name`` of task ``digest``, written as a dataset part: its file (not read)
+        and its manifest entry (its name there is the table's, ``name.parquet``)."""
+        folder = self.path(digest)
+        manifest = json.loads((folder / MANIFEST).read_text())
+        return folder / f"{name}.parquet", FileInfo(**manifest["parts"][name])
 
     def digests(self) -> set[str]:
         """The digests of every finished task in the store."""

@@ -1,11 +1,14 @@
 """Reading a run folder for a report: in streaming, at any run size.
 
 A run folder (``sim run --out DIR``) holds ``console_ops``, ``group_ops``, ``timeline``,
-``usage`` and ``bills`` (``.parquet``, or ``.csv``) and ``summary.json``. The two large tables
-(group operations and usage: tens of millions of rows for 10,000 apps) are never held whole:
-they are scanned a batch of rows at a time (:data:`BATCH_ROWS`, only the columns the metrics
+``usage`` and ``bills`` (``.parquet``, or ``.csv``), ``summary.json`` and ``manifest.json``
+(checked: a folder copied in part is refused). The two large tables (group operations and
+usage: tens of millions of rows for 10,000 apps) are dataset folders of parts
+(:mod:`sim.files.datasets`; single files in folders written before, or by hand), never held
+whole: they are scanned part after part, a batch of rows at a time (:data:`BATCH_ROWS`, only the columns the metrics
 need) and each batch is reduced to its :class:`~sim.results.prepare.Tallies`, which add up
-(:func:`sim.results.prepare.combine`). The small tables (console operations, timeline, bills)
+(:func:`sim.results.prepare.combine`); a large run's row groups are tallied in worker
+processes of a :class:`~sim.model.executor.LocalExecutor`. The small tables (console operations, timeline, bills)
 are read whole. Peak memory is then bounded by a batch and the small tables, not by the run
 (``benchmarks/bench_report.py`` measures it).
 
@@ -26,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import SimError
+from sim.files import datasets
 from sim.files.opslog import GROUP_OPS
 from sim.results import prepare as prep
 from sim.results.prepare import Run
@@ -58,51 +62,40 @@ COLUMNS = {
 
 
 def table_file(path: Path) -> Path | None:
-    """``path`` with the suffix of the table that exists (``.parquet`` first), or None."""
-    for suffix in (".parquet", ".csv"):
-        f = path.with_suffix(suffix)
-        if f.is_file():
-            return f
-    return None
+    """The table ``path`` names without its suffix: ``.parquet`` (a file, or a dataset folder
+    of parts as ``sim run`` writes the large tables), else ``.csv``; None if there is none."""
+    return datasets.table_path(path)
 
 
 def read_table(path: Path) -> pd.DataFrame | None:
-    """A table whole (``.parquet`` or ``.csv``), or None if there is none."""
+    """A table whole (``.parquet`` file or dataset folder, or ``.csv``), or None if there is
+    none."""
     f = table_file(path)
-    if f is None:
-        return None
-    try:
-        return pd.read_parquet(f) if f.suffix == ".parquet" else pd.read_csv(f)
-    except (OSError, ValueError) as exc:
-        raise SimError(f"cannot read {str(f)!r}: {exc}") from exc
+    return None if f is None else datasets.read_table(f)
 
 
-def scan_table(
-    path: Path, name: str, rows: int | None = None, row_groups: list[int] | None = None
-) -> Iterator[pd.DataFrame]:
+def scan_table(path: Path, name: str, rows: int | None = None) -> Iterator[pd.DataFrame]:
     """A large table in batches of at most ``rows`` rows (default :data:`BATCH_ROWS`), only
-    the columns the metrics read (:data:`COLUMNS`) and ``replication``; ``row_groups``: only
-    those of a Parquet file."""
+    the columns the metrics read (:data:`COLUMNS`) and ``replication``, part after part of a
+    dataset folder."""
     f = table_file(path)
-    if f is None:
-        return
+    if f is not None:
+        yield from scan_file(f, name, rows)
+
+
+def scan_file(
+    f: Path, name: str, rows: int | None = None, row_group: tuple[Path, int] | None = None
+) -> Iterator[pd.DataFrame]:
+    """:func:`scan_table` of the table file (or dataset folder) ``f``; ``row_group``: only
+    that one, (Parquet file, index)."""
     want = {*COLUMNS.get(name, ()), "replication"}
     try:
         if f.suffix == ".csv":
             df = pd.read_csv(f)
             yield df[[c for c in df.columns if c in want]]
             return
-        import pyarrow.parquet as pq
-
-        names = pq.ParquetFile(f).schema_arrow.names
-        text = [c for c in ("app", "op", "reason") if c in names]  # few distinct values
-        pf = pq.ParquetFile(f, read_dictionary=text)
-        cols = [c for c in names if c in want]
-        batches = pf.iter_batches(
-            batch_size=rows or BATCH_ROWS, columns=cols, row_groups=row_groups
-        )
-        for batch in batches:
-            yield batch.to_pandas()
+        text = ("app", "op", "reason")  # few distinct values: read as dictionaries
+        yield from datasets.iter_batches(f, list(want), rows or BATCH_ROWS, row_group, text)
     except (OSError, ValueError) as exc:
         raise SimError(f"cannot read {str(f)!r}: {exc}") from exc
 
@@ -176,6 +169,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> Run:
             f"holds {', '.join(RUN_TABLES)} and summary.json, as `sim run --out DIR` writes)"
         )
     _require(path, RUN_TABLES, "run directory")
+    datasets.check_manifest(path)  # a folder copied in part is refused, not reported
     summary = read_summary(path)
     catalog, note = catalog_of(summary)
     summary = {**summary, "_dir": str(path), "_catalog_note": note}
@@ -210,46 +204,66 @@ def tally_batch(name: str, batch: pd.DataFrame, ctx: Context) -> prep.Tallies:
     return prep.tally_usage(prep.in_months(use, ctx.months), ctx.caps)
 
 
-_WORKER: dict[str, Context] = {}
+@dataclass(frozen=True)
+class RowGroups:
+    """A task of the report's executor: some row groups of the large tables, and the context
+    to tally them (sent once per task, not per row group)."""
+
+    groups: tuple[tuple[str, str, int], ...]  # (table name, Parquet file, row group)
+    ctx: Context
+
+    @property
+    def size(self) -> int:
+        return len(self.groups)
+
+    @property
+    def digest(self) -> str:  # never stored
+        return ""
+
+    @property
+    def label(self) -> str:
+        name, f, i = self.groups[0]
+        return f"tallying {name} (row group {i} of {f})"
 
 
-def _start_worker(ctx: Context) -> None:
-    _WORKER["ctx"] = ctx
+def tally_row_groups(task: RowGroups, tick: Any = None) -> prep.Tallies:
+    """In a worker: the tallies of a task's row groups, one batch at a time."""
+    parts = [prep.tally_counts(pd.DataFrame())]
+    for name, f, index in task.groups:
+        for batch in scan_file(Path(f), name, row_group=(Path(f), index)):
+            parts = [prep.combine([*parts, tally_batch(name, batch, task.ctx)])]
+    return parts[0]
 
 
-def _tally_row_group(task: tuple[str, str, int]) -> prep.Tallies:
-    """In a worker process: the tallies of one row group of a Parquet table."""
-    f, name, index = task
-    parts = [
-        tally_batch(name, batch, _WORKER["ctx"])
-        for batch in scan_table(Path(f).with_suffix(""), name, row_groups=[index])
-    ]
-    return prep.combine(parts) if parts else prep.tally_counts(pd.DataFrame())
-
-
-def _row_groups(path: Path) -> list[tuple[str, int]]:
-    f = table_file(path)
-    if f is None or f.suffix != ".parquet":
+def _tasks(path: Path, ctx: Context, workers: int) -> list[RowGroups]:
+    """The large tables' row groups cut into tasks, a few per worker."""
+    groups: list[tuple[str, str, int]] = []
+    for name in ("group_ops", "usage"):
+        f = table_file(path / name)
+        if f is not None and f.suffix == ".parquet":
+            groups += [(name, str(g), i) for g, i in datasets.row_groups(f)]
+    if workers <= 1 or len(groups) < PARALLEL_ROW_GROUPS:
         return []
-    import pyarrow.parquet as pq
-
-    return [(str(f), i) for i in range(pq.ParquetFile(f).metadata.num_row_groups)]
+    per = max(1, -(-len(groups) // (4 * workers)))
+    return [RowGroups(tuple(groups[i : i + per]), ctx) for i in range(0, len(groups), per)]
 
 
 def _tally_tables(path: Path, ctx: Context, workers: int) -> prep.Tallies:
+    """The tallies of ``group_ops`` and ``usage``: their row groups in ``workers`` processes
+    of a :class:`~sim.model.executor.LocalExecutor` when there are enough of them, else here."""
     parts = [prep.tally_counts(pd.DataFrame()), prep.tally_usage(pd.DataFrame(), ctx.caps)]
-    names = ("group_ops", "usage")
-    tasks = [(f, n, i) for n in names for f, i in _row_groups(path / n)]
-    if workers > 1 and len(tasks) >= PARALLEL_ROW_GROUPS:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    tasks = _tasks(path, ctx, workers)
+    if tasks:
+        from sim.model.executor import LocalExecutor
 
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, spawn, _start_worker, (ctx,)) as pool:
-            for part in pool.map(_tally_row_group, tasks):
+        pool = LocalExecutor(min(workers, len(tasks)))
+        try:
+            for part in pool.map(tally_row_groups, tasks):
                 parts = [prep.combine([*parts, part])]
+        finally:
+            pool.close()
         return parts[0]
-    for name in names:
+    for name in ("group_ops", "usage"):
         for batch in scan_table(path / name, name):
             parts = [prep.combine([*parts, tally_batch(name, batch, ctx)])]
     return prep.combine(parts)

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import InputError
+from sim.errors import InputError, SimError
+from sim.files.datasets import read_table, table_path
 
 USAGE_COLUMNS = ("app", "date", "users", "dau", "groups", "live_groups")
 CONSOLE_COLUMNS = (
@@ -63,18 +64,14 @@ class Observed:
 
 
 def _find(folder: Path, name: str) -> Path | None:
-    for suffix in (".parquet", ".csv"):
-        p = folder / f"{name}{suffix}"
-        if p.is_file():
-            return p
-    return None
+    return table_path(folder / name)  # a Parquet file or dataset folder (sim run's), or CSV
 
 
 def _read(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
+        df = read_table(path)
+    except SimError as exc:
+        raise InputError(str(exc)) from None  # names the file
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError(
