@@ -100,7 +100,8 @@ def series(seg: str, obs: pd.DataFrame, sim: pd.DataFrame, gof: pd.DataFrame) ->
 
 
 def moments_curve(curve: pd.DataFrame, observed: float | None) -> Figure:
-    """The simulated conversion rate against ``reaction_days`` (the simulated moments)."""
+    """The simulated upgrade rate (per exposed IM app-day, or per IM app-month without
+    ``group_ops``: the curve's ``label``) against ``reaction_days`` (the simulated moments)."""
     fig = Figure(figsize=(6, 3.4), layout="constrained")
     fig.suptitle("simulated moments: upgrade_on_errors.reaction_days", fontweight="bold")
     ax = fig.add_subplot(1, 1, 1)
@@ -110,7 +111,7 @@ def moments_curve(curve: pd.DataFrame, observed: float | None) -> Figure:
         ax.legend(fontsize=8, frameon=False)
     ax.set_xscale("log")
     ax.set_xlabel("reaction_days (days, log scale)")
-    ax.set_ylabel("upgrades per IM app-month")
+    ax.set_ylabel(curve.attrs.get("label", "upgrades per IM app-month"))
     return fig
 
 
