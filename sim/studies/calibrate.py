@@ -44,9 +44,9 @@ REACTION_GRID = (1.0, 4.0, 16.0, 64.0)
 MOMENT_APPS = 300
 """Apps in the subsample the simulated moments are run on (counts scaled down to it)."""
 PRICE_APPS = 3000
-"""Most apps in the runs of the price-response moments (only the apps paying at the change
-count, and the moment moves little with ``wtp_scale``: the whole population up to this size;
-at 1,200 apps the simulation's noise put the shipped what-if's estimate at twice its truth)."""
+"""Most apps in the runs of the price-response and ``reaction_days`` moments (only the apps
+paying at the change, or upgrading, count: the whole population up to this size; at 1,200
+apps the simulation's noise put the shipped what-if's ``wtp_scale`` at twice its truth)."""
 GOF_APPS = 2500
 """Most apps in the goodness-of-fit run (counts scaled down to it, arrivals too)."""
 VERDICT_P = 0.05
@@ -370,7 +370,8 @@ def calibrate(
     """Fit ``sc``'s population to the tables in ``observed`` (module docstring). Nothing is
     written (:func:`write_outputs`); bad input raises an :class:`~sim.errors.InputError`
     before any model run. ``grid``, ``moment_apps``, ``gof_apps``: default
-    :data:`REACTION_GRID`, :data:`MOMENT_APPS` (:data:`PRICE_APPS` for the price response),
+    :data:`REACTION_GRID`, :data:`MOMENT_APPS` (:data:`PRICE_APPS` for the price response and
+    ``reaction_days``),
     :data:`GOF_APPS`; ``cluster``: a Dask
     scheduler address (or ``local``) on which the model runs play their shards."""
     step = progress or _noop
@@ -398,7 +399,7 @@ def calibrate(
 
     d_moments = {**data, **span}
     fitted, curves["curve"] = _upgrade_policy(
-        obs, sc, d_moments, grid, moment_apps, moments, cluster
+        obs, sc, d_moments, grid, price_apps, moments, cluster
     )
     step("simulated moments: prepaid renewals", 2 + len(grid), total)
     renew, curves["renewal"] = renewal.fit_observed(
@@ -443,11 +444,11 @@ def _upgrade_policy(
     threshold = upgrade.fit_threshold(seen, float(params.threshold))
     at = threshold.estimate if math.isfinite(threshold.estimate) else float(params.threshold)
 
-    def moment(d: dict[str, Any]) -> tuple[int, int]:
+    def moment(d: dict[str, Any]) -> np.ndarray:
         t = simulate(scaled(d, most), cluster=cluster)
         if t.group_ops is None:
-            return 0, 0
-        return upgrade.exposure(t.console_ops, t.usage, t.group_ops, tz, window).rate(at)
+            return np.zeros(0)
+        return upgrade.exposure(t.console_ops, t.usage, t.group_ops, tz, window).waits(at)
 
     e, curve = upgrade.fit_reaction_days(
         seen, at, data, float(params.reaction_days), grid, moment, progress
@@ -481,7 +482,8 @@ def _calibration(
 
 def _add_curves(cal: Calibration, curves: dict[str, pd.DataFrame | None]) -> None:
     """The simulated-moments curves into ``cal.series["_moments"]``; a parameter without one
-    (not fitted) gets a note with its row's method (fit.html shows the notes)."""
+    (not fitted) gets a note with its row's method, and one at its grid's edge a note saying
+    so (fit.html shows the notes)."""
     by = {e.parameter: e for e in cal.estimates}
     cal.series["_moments"] = {}
     for key, parameter in (
@@ -496,6 +498,11 @@ def _add_curves(cal: Calibration, curves: dict[str, pd.DataFrame | None]) -> Non
             )
         else:
             cal.series["_moments"][key] = curve
+    for e in cal.estimates:
+        if "at grid edge" in e.method:
+            cal.notes.append(
+                f"{e.parameter}: {e.estimate:.4g} is its grid's edge, a bound, not a fit"
+            )
     reaction = cal.series["_moments"]["curve"]
     cal.observed_conversion = float(reaction.attrs["observed"])
 

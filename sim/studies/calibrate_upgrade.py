@@ -14,11 +14,16 @@ so the window the policy read is rebuilt for every app-day on IM (:func:`exposur
   ``t`` such that, with the daily upgrade rate ``h`` of the app-days at or over the estimate,
   the app-days with a window in ``[t, estimate)`` would have made no upgrade with probability
   at least 5% (``h * days <= -ln 0.05``);
-- ``reaction_days``: simulated moments on the daily upgrade rate of the IM app-days whose
-  window is at or over the fitted threshold (upgrades per exposed app-day), which is about
-  ``affordability / reaction_days``: ``sim.run``s at a grid of ``reaction_days`` (the
-  threshold at its estimate) give the curve, matched by log-log interpolation; its interval the
-  rate's Poisson interval through the curve. The rate of upgrades per IM app-month, the moment
+- ``reaction_days``: simulated moments on the geometric-mean wait of the apps that upgraded:
+  their IM app-days with a window at or over the fitted threshold, the upgrade's day
+  included (a geometric wait of mean about ``reaction_days / affordability``): ``sim.run``s at
+  a grid of ``reaction_days`` (the threshold at its estimate) give the curve, matched by
+  log-log interpolation; its interval the wait's bootstrap interval over the apps, widened by
+  the simulation's own noise (``sqrt(1 + n_observed / n_simulated)``), through the curve. Only
+  the apps that upgraded count: those whose budget covers no edition (most hobby apps) sit over
+  the threshold for months whatever ``reaction_days`` is, and would flatten the curve; and the
+  geometric mean, not the mean, as a few apps whose budget seldom covers wait months (the mean
+  wait moved by half between seeds of the baseline, the geometric one by a fifth). The rate of upgrades per IM app-month, the moment
   used without ``group_ops``, is set by how many apps ever cross the threshold much more than
   by how fast they react (it changes by less than 10% between 1 and 4 days), which put the
   estimate at the grid's edge on noise alone.
@@ -55,16 +60,20 @@ Play = Callable[[dict[str, Any]], Tables]
 
 @dataclass(frozen=True)
 class Exposure:
-    """The IM app-days after the first ``window`` days (flattened): each one's window of limit
-    refusals and whether the app upgraded that day."""
+    """The IM app-days after the first ``window`` days (flattened): each one's app (an index),
+    its window of limit refusals and whether the app upgraded that day."""
 
+    app: np.ndarray
     window: np.ndarray
     upgraded: np.ndarray
 
-    def rate(self, threshold: float) -> tuple[int, int]:
-        """Upgrades and exposed app-days with a window at or over ``threshold``."""
-        over = self.window >= threshold
-        return int(self.upgraded[over].sum()), int(over.sum())
+    def waits(self, threshold: float) -> np.ndarray:
+        """Per app that upgraded (once over ``threshold``): its exposed days at or over it,
+        the upgrade's day included (apps that never upgrade -- whose budget covers no edition
+        -- are left out: they would swamp the days and hide how fast the others react)."""
+        over = (self.window >= threshold) & np.isin(self.app, self.app[self.upgraded])
+        _, days = np.unique(self.app[over], return_counts=True)
+        return days
 
 
 def _local_day(t: pd.Series, tz: dt.tzinfo, first: pd.Timestamp) -> np.ndarray:
@@ -73,7 +82,12 @@ def _local_day(t: pd.Series, tz: dt.tzinfo, first: pd.Timestamp) -> np.ndarray:
 
 
 def exposure(
-    console: pd.DataFrame, usage: pd.DataFrame, group: pd.DataFrame, tz: dt.tzinfo, window: int
+    console: pd.DataFrame,
+    usage: pd.DataFrame,
+    group: pd.DataFrame,
+    tz: dt.tzinfo,
+    window: int,
+    arrivals: bool = False,
 ) -> Exposure:
     """The :class:`Exposure` of observed (or simulated) tables; ``tz`` the catalog's time zone
     (console times are instants, the tables' dates local), ``window`` the scenario's
@@ -106,8 +120,10 @@ def exposure(
         & (d[None, :] <= last[:, None])
         & (d[None, :] >= window)
         & (left[:, None] > created[:, None])
+        & ((created[:, None] > 0) if arrivals else True)
     )
-    return Exposure(win[on_im], upgraded[on_im])
+    app = np.broadcast_to(np.arange(len(apps))[:, None], win.shape)
+    return Exposure(app[on_im], win[on_im], upgraded[on_im])
 
 
 def fit_threshold(e: Exposure, prior: float) -> fit.Estimate:
@@ -117,8 +133,8 @@ def fit_threshold(e: Exposure, prior: float) -> fit.Estimate:
         nan = float("nan")
         return fit.Estimate("all", THRESHOLD, nan, nan, nan, prior, f"not fitted: {NO_UPGRADES}")
     est = max(float(at_upgrade.min()), 1.0)  # (the policy's least)
-    k, days = e.rate(est)
-    h = k / max(days, 1)
+    over = e.window >= est
+    h = int(e.upgraded[over].sum()) / max(int(over.sum()), 1)  # (all apps: conservative)
     below = np.sort(e.window[(e.window < est) & ~e.upgraded])[::-1]  # nearest first
     # app-days with a window in [t, est) for t = below[j]: j + 1 (and ties)
     allowed = int(-np.log(0.05) / h) if h > 0 else len(below)
@@ -132,56 +148,71 @@ def fit_threshold(e: Exposure, prior: float) -> fit.Estimate:
     return fit.Estimate("all", THRESHOLD, est, lo, est, prior, method)
 
 
+def geometric_wait(waits: np.ndarray) -> float:
+    """The geometric mean of the upgraders' waits (days; NaN without any)."""
+    return float(np.exp(np.log(waits).mean())) if len(waits) else float("nan")
+
+
 def fit_reaction_days(
     observed: Exposure,
     threshold: float,
     data: dict[str, Any],
     prior: float,
     grid: tuple[float, ...],
-    moment: Callable[[dict[str, Any]], tuple[int, int]],
+    moment: Callable[[dict[str, Any]], np.ndarray],
     progress: Callable[[str, int, int], None],
     extensions: int = 2,
 ) -> tuple[fit.Estimate, pd.DataFrame]:
-    """``upgrade_on_errors.reaction_days`` by simulated moments on the daily upgrade rate of
-    the exposed IM app-days at or over ``threshold`` (module docstring): ``moment`` plays a
-    scenario and returns its (upgrades, exposed app-days). The grid is extended upwards (by
-    its end ratio, at most ``extensions`` times) while the observed rate is below the
+    """``upgrade_on_errors.reaction_days`` by simulated moments on the geometric-mean wait of
+    the apps that upgraded once over ``threshold`` (module docstring): ``moment`` plays a
+    scenario and returns its waits (:meth:`Exposure.waits`). The grid is extended upwards (by
+    its end ratio, at most ``extensions`` times) while the observed wait is above the
     simulated range; its least value is the parameter's least (1 day)."""
-    k_obs, n_obs = observed.rate(threshold)
-    rate = k_obs / max(n_obs, 1)
-    points: dict[float, tuple[int, int]] = {}
+    waits = observed.waits(threshold)
+    wait = geometric_wait(waits)
+    points: dict[float, tuple[int, float]] = {}
 
     def run(rd: float) -> None:
         progress(f"simulated moments: reaction_days {rd:g}", len(points), len(grid))
         b = dict(data.get("behaviour", {}))
         pol = dict(b.get("policies", {}))
         pol[POLICY] = {**pol.get(POLICY, {}), "reaction_days": rd, "threshold": int(threshold)}
-        points[rd] = moment({**data, "behaviour": {**b, "policies": pol}})
-
-    def at(v: float) -> float:
-        return points[v][0] / max(points[v][1], 1)
+        w = moment({**data, "behaviour": {**b, "policies": pol}})
+        points[rd] = (len(w), geometric_wait(w) if len(w) else math.inf)
 
     for rd in grid:
         run(rd)
     for _ in range(extensions):
-        if rate >= min(at(v) for v in points) or len(grid) < 2:
+        if wait <= max(v[1] for v in points.values()) or len(grid) < 2:
             break
         run(max(points) * grid[-1] / grid[-2])
     values = sorted(points)
-    c = pd.DataFrame({"reaction_days": values, "conversion": [at(v) for v in values]})
-    c.attrs.update(observed=rate, label="upgrades per exposed IM app-day")
-    invert = fit.decreasing_inverse(values, c["conversion"].tolist())  # slower, fewer
-    est = invert(rate)
+    c = pd.DataFrame({"reaction_days": values, "wait_days": [points[v][1] for v in values]})
+    c.attrs.update(observed=wait, label="geometric-mean wait of upgraders (days)")
+    # (a decreasing moment: one over the wait)
+    invert = fit.decreasing_inverse(values, [1 / w for w in c["wait_days"]])
+    est = invert(1 / wait)
     near = min(values, key=lambda v: abs(math.log(v / est)))
-    widen = math.sqrt(1 + k_obs / max(points[near][0], 1))  # (the simulation's own noise)
-    lo_k, hi_k = fit.poisson_ci(k_obs)
-    lo = invert((k_obs + (hi_k - k_obs) * widen) / max(n_obs, 1))
-    hi = invert(max(k_obs - (k_obs - lo_k) * widen, 0.0) / max(n_obs, 1))
+    widen = math.sqrt(1 + len(waits) / max(points[near][0], 1))  # (the simulation's own noise)
+    w_lo, w_hi = _bootstrap(waits)
+    lo = invert(1 / max(wait - (wait - w_lo) * widen, 1.0))
+    hi = invert(1 / (wait + (w_hi - wait) * widen))
     method = (
-        f"simulated moments: observed {rate:.4f} upgrades per IM app-day with {threshold:g} or "
-        f"more limit refusals in the window ({k_obs} in {n_obs} app-days), matched on "
-        f"{len(values)} runs at that threshold and the fitted wtp_scale (CI: the rate's "
-        "Poisson CI widened by the simulation noise, through the curve; given wtp_scale)"
-        + fit.edge_note(est, lo, hi, values)
+        f"simulated moments: observed geometric-mean wait {wait:.3g} days of the {len(waits)} "
+        f"apps that upgraded once at or over {threshold:g} limit refusals in the window, "
+        f"matched on {len(values)} runs at that threshold and the fitted wtp_scale (CI: the "
+        "wait's bootstrap CI over the apps, widened by the simulation noise, through the "
+        "curve; given wtp_scale)" + fit.edge_note(est, lo, hi, values)
     )
     return fit.Estimate("all", REACTION, est, lo, hi, prior, method), c
+
+
+def _bootstrap(waits: np.ndarray, draws: int = fit.BOOTSTRAP) -> tuple[float, float]:
+    """95% bootstrap interval (percentiles, resampling apps) of the geometric-mean wait."""
+    if len(waits) == 0:
+        return 1.0, math.inf
+    rng = np.random.default_rng(0)  # (reproducible)
+    pick = rng.integers(0, len(waits), size=(draws, len(waits)))
+    means = np.exp(np.log(waits[pick]).mean(axis=1))
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)
