@@ -129,7 +129,7 @@ def start_states(seg: str, starts: Starts, sc: Scenario, wtp_scale: float) -> li
     how = "start states of the apps on the first date (Wilson CI)"
     if catalog is not None:
         how += f", paid ones / P(wtp >= price) at wtp_scale {wtp_scale:.4g}"
-    if split:
+    if split and "Pro" in shares:
         how += f"; Pro from the {int((~big).sum())} apps within the free tier's accounts"
     return [
         fit.Estimate(
