@@ -5,12 +5,11 @@ archetype parameters that have closed-form or maximum-likelihood estimates
 (:mod:`sim.studies.calibrate_fit`); when the scenario's ``catalog_changes`` fall inside the
 observed span, the price response ``behaviour.wtp_scale`` by simulated moments
 (:func:`~sim.studies.calibrate_price.fit_price_response`, jointly with the start-state
-shares; else reported not identified); then the upgrade policy's
-``reaction_days`` by simulated
-moments: ``sim.run`` of a subsample of the calibrated population at a grid of values, the
-observed conversion rate (upgrades per app-month on IM, :mod:`sim.studies.calibrate_ops`)
-matched on the simulated curve (log-log interpolation), its interval the observed rate's
-Poisson interval mapped through the same curve (the simulation noise is left out); and the
+shares; else reported not identified); then the upgrade policy's ``threshold`` (maximum
+likelihood) and ``reaction_days`` by simulated moments (:mod:`sim.studies.calibrate_upgrade`:
+``sim.run`` of the calibrated population at a grid of values, the observed moment matched on
+the simulated curve by log-log interpolation; without ``group_ops``, ``reaction_days`` alone on
+the upgrades per app-month on IM, :func:`fit_reaction_days`); and the
 prepaid policy's ``renew_probability`` alike (:mod:`sim.studies.calibrate_renewal`). Then it
 plays the calibrated scenario and compares observed and simulated distributions
 (:func:`goodness_of_fit`). Outputs, all or none: ``calibrated.yaml``, ``fit.csv``, ``fit.html``.
