@@ -20,6 +20,7 @@ import pytest
 
 import sim
 from sim.model.scenario import scenario_from_dict
+from sim.reports.calibrate import fit_html
 from sim.studies import calibrate as cal_mod
 from sim.studies import calibrate_upgrade as upgrade
 from sim.studies.calibrate_data import read_observed
@@ -121,3 +122,21 @@ def test_threshold_estimator_by_hand() -> None:
     assert (e.estimate, e.ci_low, e.ci_high) == (9.0, 8.0, 9.0)
     none = upgrade.fit_threshold(upgrade.Exposure(app, window, np.zeros(14, dtype=bool)), 20.0)
     assert math.isnan(none.estimate) and upgrade.NO_UPGRADES in none.method
+
+
+def test_without_upgrades_neither_is_fitted_and_the_page_still_renders(tmp_path: Path) -> None:
+    r = sim.run({**scenario(3, {"enabled": False}), "horizon_months": 2})
+    out = tmp_path / "obs"
+    out.mkdir()
+    r.usage.drop(columns="replication").to_parquet(out / "usage.parquet")
+    drop = ["archetype", "policy", "replication"]
+    r.console_ops.drop(columns=drop).to_parquet(out / "console_ops.parquet")
+    r.group_ops.drop(columns="replication").to_parquet(out / "group_ops.parquet")
+    sc = scenario_from_dict(scenario(1))
+    cal = cal_mod.calibrate(out, sc, grid=(2.0, 8.0), moment_apps=40, gof_apps=40)
+    rows = cal.table().set_index("parameter")
+    for parameter in (upgrade.THRESHOLD, upgrade.REACTION):
+        assert math.isnan(rows.loc[parameter, "estimate"])
+        assert upgrade.NO_UPGRADES in rows.loc[parameter, "method"]
+    assert "curve" not in cal.series["_moments"]
+    assert upgrade.NO_UPGRADES in fit_html(cal)

@@ -426,7 +426,7 @@ def _upgrade_policy(
     most: int,
     progress: Progress,
     cluster: str | None,
-) -> tuple[list[fit.Estimate], pd.DataFrame]:
+) -> tuple[list[fit.Estimate], pd.DataFrame | None]:
     """The upgrade policy's ``threshold`` and ``reaction_days``
     (:mod:`sim.studies.calibrate_upgrade`; ``data``: the scenario as plain data over the
     observed span); without ``group_ops`` the threshold is not fitted and ``reaction_days``
@@ -441,7 +441,11 @@ def _upgrade_policy(
     tz, window = sc.load_catalog().tz, sc.behaviour.window_days
     seen = upgrade.exposure(obs.console_ops, obs.usage, obs.group_ops, tz, window)
     threshold = upgrade.fit_threshold(seen, float(params.threshold))
-    at = threshold.estimate if math.isfinite(threshold.estimate) else float(params.threshold)
+    if not math.isfinite(threshold.estimate):  # (no upgrade: neither is identified)
+        why = f"not fitted: {upgrade.NO_UPGRADES}"
+        held = fit.Estimate("all", upgrade.REACTION, nan, nan, nan, params.reaction_days, why)
+        return [threshold, held], None
+    at = threshold.estimate
 
     def moment(d: dict[str, Any]) -> np.ndarray:
         t = simulate(scaled(d, most), cluster=cluster)
@@ -502,8 +506,9 @@ def _add_curves(cal: Calibration, curves: dict[str, pd.DataFrame | None]) -> Non
             cal.notes.append(
                 f"{e.parameter}: {e.estimate:.4g} is its grid's edge, a bound, not a fit"
             )
-    reaction = cal.series["_moments"]["curve"]
-    cal.observed_conversion = float(reaction.attrs["observed"])
+    reaction = cal.series["_moments"].get("curve")
+    if reaction is not None:
+        cal.observed_conversion = float(reaction.attrs["observed"])
 
 
 def observed_span(obs: Observed) -> dict[str, Any]:
