@@ -1,8 +1,8 @@
 """Benchmark of ``sim calibrate`` on the baseline's own output: about 2,000 apps x 24 months.
 
 Run: ``python benchmarks/bench_calibrate.py [--scale 0.5625] [--out /tmp/bench-calibrate]``.
-Plays the baseline with every count (at least 5) and arrival rate scaled by ``--scale`` (0.5625: 1,242
-apps at the start and 756 arriving, 1,998 in all), writes its tables as observed input (the
+Plays the baseline with every count (at least 5: the fewest a segment fits) and arrival rate
+scaled by ``--scale`` (0.5625: 1,999 apps in all), writes its tables as observed input (the
 model-only columns ``archetype``, ``policy``, ``replication`` dropped; the archetype kept as a
 ``segment`` column of ``usage``), then times ``sim calibrate`` end to end (read, fit, the
 simulated moments' runs, the goodness-of-fit run, fit.html). Prints both times and their ratio
