@@ -35,6 +35,7 @@ import pandas as pd
 from sim.model.scenario import Scenario
 from sim.studies import calibrate_fit as fit
 from sim.studies import calibrate_ops as ops
+from sim.studies.calibrate_data import Observed
 from sim.studies.calibrate_yaml import apply_estimates
 
 PARAMETER = "behaviour.wtp_scale"
@@ -63,7 +64,7 @@ class Starts:
     big: pd.Series
 
 
-def observed_starts(obs: Any, u: pd.DataFrame, limit: int | None) -> Starts:
+def observed_starts(obs: Observed, u: pd.DataFrame, limit: int | None) -> Starts:
     """:class:`Starts` of the observed tables ``obs`` (an
     :class:`~sim.studies.calibrate_data.Observed`); ``u`` their app-days
     (:func:`~sim.studies.calibrate_fit.app_days`, demand users ``U``), ``limit`` the free
@@ -152,7 +153,7 @@ def _moment(play: Play, data: dict[str, Any], change: ops.ObservedChange) -> tup
 
 
 def fit_price_response(
-    obs: Any,
+    obs: Observed,
     data: dict[str, Any],
     change: ops.ObservedChange,
     play: Play,
@@ -252,7 +253,7 @@ def not_identified(prior: float, why: str) -> fit.Estimate:
 
 
 def price_response(
-    obs: Any,
+    obs: Observed,
     sc: Scenario,
     data: dict[str, Any],
     starts: Starts,
