@@ -100,17 +100,19 @@ def series(seg: str, obs: pd.DataFrame, sim: pd.DataFrame, gof: pd.DataFrame) ->
 
 
 def moments_curve(curve: pd.DataFrame, observed: float | None) -> Figure:
-    """The simulated conversion rate against ``reaction_days`` (the simulated moments)."""
+    """The simulated moment (the upgraders' geometric-mean wait, or the upgrades per IM
+    app-month without ``group_ops``: the curve's second column, its ``label``) against
+    ``reaction_days`` (the simulated moments)."""
     fig = Figure(figsize=(6, 3.4), layout="constrained")
     fig.suptitle("simulated moments: upgrade_on_errors.reaction_days", fontweight="bold")
     ax = fig.add_subplot(1, 1, 1)
-    ax.plot(curve["reaction_days"], curve["conversion"], marker="o", color=SIMULATED)
+    ax.plot(curve["reaction_days"], curve[curve.columns[1]], marker="o", color=SIMULATED)
     if observed is not None:
         ax.axhline(observed, color=OBSERVED, ls="--", label="observed")
         ax.legend(fontsize=8, frameon=False)
     ax.set_xscale("log")
     ax.set_xlabel("reaction_days (days, log scale)")
-    ax.set_ylabel("upgrades per IM app-month")
+    ax.set_ylabel(curve.attrs.get("label", "upgrades per IM app-month"))
     return fig
 
 

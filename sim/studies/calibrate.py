@@ -4,12 +4,12 @@
 archetype parameters that have closed-form or maximum-likelihood estimates
 (:mod:`sim.studies.calibrate_fit`); when the scenario's ``catalog_changes`` fall inside the
 observed span, the price response ``behaviour.wtp_scale`` by simulated moments
-(:func:`fit_price_response`; else reported not identified); then the upgrade policy's
-``reaction_days`` by simulated
-moments: ``sim.run`` of a subsample of the calibrated population at a grid of values, the
-observed conversion rate (upgrades per app-month on IM, :mod:`sim.studies.calibrate_ops`)
-matched on the simulated curve (log-log interpolation), its interval the observed rate's
-Poisson interval mapped through the same curve (the simulation noise is left out); and the
+(:func:`~sim.studies.calibrate_price.fit_price_response`, jointly with the start-state
+shares; else reported not identified); then the upgrade policy's ``threshold`` (maximum
+likelihood) and ``reaction_days`` by simulated moments (:mod:`sim.studies.calibrate_upgrade`:
+``sim.run`` of the calibrated population at a grid of values, the observed moment matched on
+the simulated curve by log-log interpolation; without ``group_ops``, ``reaction_days`` alone on
+the upgrades per app-month on IM, :func:`fit_reaction_days`); and the
 prepaid policy's ``renew_probability`` alike (:mod:`sim.studies.calibrate_renewal`). Then it
 plays the calibrated scenario and compares observed and simulated distributions
 (:func:`goodness_of_fit`). Outputs, all or none: ``calibrated.yaml``, ``fit.csv``, ``fit.html``.
@@ -30,7 +30,9 @@ import yaml
 from sim.model.scenario import Scenario, scenario_from_dict
 from sim.studies import calibrate_fit as fit
 from sim.studies import calibrate_ops as ops
+from sim.studies import calibrate_price as price
 from sim.studies import calibrate_renewal as renewal
+from sim.studies import calibrate_upgrade as upgrade
 from sim.studies.calibrate_data import Observed, assign_segments, read_observed
 from sim.studies.calibrate_yaml import apply_estimates, scenario_data, scenario_text
 
@@ -40,9 +42,10 @@ REACTION_GRID = (1.0, 4.0, 16.0, 64.0)
 """Values of ``upgrade_on_errors.reaction_days`` the simulated moments are run at (days)."""
 MOMENT_APPS = 300
 """Apps in the subsample the simulated moments are run on (counts scaled down to it)."""
-PRICE_APPS = 1200
-"""Apps in the subsample of the price-response moments (only the apps paying at the change
-count: a larger sample than :data:`MOMENT_APPS`)."""
+PRICE_APPS = 3000
+"""Most apps in the runs of the price-response and ``reaction_days`` moments (only the apps
+paying at the change, or upgrading, count: the whole population up to this size; at 1,200
+apps the simulation's noise put the shipped what-if's ``wtp_scale`` at twice its truth)."""
 GOF_APPS = 2500
 """Most apps in the goodness-of-fit run (counts scaled down to it, arrivals too)."""
 VERDICT_P = 0.05
@@ -65,7 +68,7 @@ class Calibration:
     series: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
     per_app: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    observed_conversion: float | None = None  # upgrades per IM app-month
+    observed_conversion: float | None = None  # the reaction_days moment's observed value
 
     def table(self) -> pd.DataFrame:
         rows = [{c: getattr(e, c) for c in FIT_COLUMNS} for e in self.estimates]
@@ -85,19 +88,23 @@ def fit_segment(
     obs: Observed,
     sc: Scenario,
     rng: np.random.Generator,
+    starts: price.Starts,
 ) -> list[fit.Estimate]:
-    """The closed-form and ML estimates of one segment (``u``: its app-days)."""
+    """The closed-form and ML estimates of one segment (``u``: its app-days; ``starts``: the
+    apps there at the start, start states at the scenario's ``wtp_scale``)."""
     prior = sc.population[seg]
     out = fit.fit_users0(seg, u, prior)
     out += fit.fit_growth(seg, u, prior, rng)
     out += fit.fit_dau(seg, u, prior)
     group = None if obs.group_ops is None else obs.group_ops
     out += fit.fit_groups(seg, u, group, prior, rng)
-    out += _fit_counts(seg, u, obs, sc)
+    out += _fit_counts(seg, u, obs, sc, starts)
     return out
 
 
-def _fit_counts(seg: str, u: pd.DataFrame, obs: Observed, sc: Scenario) -> list[fit.Estimate]:
+def _fit_counts(
+    seg: str, u: pd.DataFrame, obs: Observed, sc: Scenario, starts: price.Starts
+) -> list[fit.Estimate]:
     prior = sc.population[seg]
     first = u.groupby("app", sort=False)["date"].min()
     start = obs.usage["date"].min()
@@ -119,55 +126,7 @@ def _fit_counts(seg: str, u: pd.DataFrame, obs: Observed, sc: Scenario) -> list[
             f"apps first seen after the first date / {months} months (Poisson CI)",
         ),
     ]
-    return out + _fit_start_states(seg, first.index[first == start], obs, sc)
-
-
-def _fit_start_states(seg: str, apps: pd.Index, obs: Observed, sc: Scenario) -> list[fit.Estimate]:
-    prior = sc.population[seg]
-    s = ops.spells(obs.console_ops, obs.usage).start_state.reindex(apps).fillna("IM")
-    n = len(s)
-    if n == 0:
-        return []
-    catalog = sc.load_catalog() if sc.behaviour.price_response else None
-    shares: dict[str, tuple[float, float, float]] = {}
-    for state in ops.START_STATES:
-        k = int((s == state).sum())
-        if k == 0 and prior.start_state.get(state, 0) == 0:
-            continue
-        lo, hi = fit.wilson(k, n)
-        cover = 1.0
-        edition = catalog.editions.get(state) if catalog is not None else None  # type: ignore[call-overload]
-        if edition is not None and state in ("Pro", "Ultimate"):
-            price = float(edition.price_per_month or 0)
-            wtp = prior.wtp_median * sc.behaviour.wtp_scale  # (catalog currency, as the console)
-            cover = _share_paying(price, wtp, prior.wtp_sigma)
-        shares[state] = (k / n / cover, lo / cover, min(hi / cover, 1.0))
-    paid = [v for st, v in shares.items() if st != "IM"]
-    if "IM" in shares:  # the rest, its interval from the paid ones' (conservative)
-        shares["IM"] = (
-            max(1.0 - sum(v[0] for v in paid), 0.0),
-            max(1.0 - sum(v[2] for v in paid), 0.0),
-            min(1.0 - sum(v[1] for v in paid), 1.0),
-        )
-    how = "start states of the apps on the first date (Wilson CI)"
-    if catalog is not None:
-        how += ", paid ones / P(wtp >= price)"
-    return [
-        fit.Estimate(
-            seg, f"start_state.{st}", v[0], v[1], v[2], prior.start_state.get(st, 0.0), how
-        )
-        for st, v in shares.items()
-    ]
-
-
-def _share_paying(price: float, median: float, sigma: float) -> float:
-    """P(wtp >= price) for a lognormal willingness to pay (at least 1e-3)."""
-    if price <= 0:
-        return 1.0
-    if sigma <= 0:
-        return 1.0 if median >= price else 1e-3
-    z = (math.log(price) - math.log(median)) / sigma
-    return max(0.5 * math.erfc(z / math.sqrt(2)), 1e-3)
+    return out + price.start_states(seg, starts, sc, float(sc.behaviour.wtp_scale))
 
 
 # -- simulated runs ------------------------------------------------------------------------------
@@ -236,28 +195,40 @@ def fit_reaction_days(
     cluster: str | None = None,
 ) -> tuple[fit.Estimate, pd.DataFrame]:
     """``upgrade_on_errors.reaction_days`` by simulated moments (module docstring); also the
-    simulated curve (reaction_days, conversion per app-month on IM)."""
+    simulated curve (reaction_days, conversion per app-month on IM). The grid is extended
+    upwards (by its end ratio, at most :data:`~sim.studies.calibrate_price.EXTENSIONS` times)
+    while the observed rate is below the simulated range; its least value is the parameter's
+    least (1 day), so a rate above the range is flagged, not extrapolated."""
     k_obs, m_obs = ops.conversion(obs.console_ops, obs.usage)
     rate = k_obs / max(m_obs, 1e-12)
     lo_k, hi_k = fit.poisson_ci(k_obs)
-    curve = []
-    for j, rd in enumerate(grid):
-        progress(f"simulated moments: reaction_days {rd:g}", j, len(grid))
+    points: dict[float, float] = {}
+
+    def run(rd: float) -> None:
+        progress(f"simulated moments: reaction_days {rd:g}", len(points), len(grid))
         d = scaled(data, most)
         d["behaviour"] = _with_policy(d.get("behaviour", {}), "reaction_days", rd)
         t = simulate(d, cluster=cluster)
         k, m = ops.conversion(t.console_ops, t.usage)
-        curve.append((rd, k / max(m, 1e-12)))
-    c = pd.DataFrame(curve, columns=["reaction_days", "conversion"])
-    c.attrs["observed"] = rate
-    invert = fit.decreasing_inverse(grid, c["conversion"].tolist())  # slower, fewer
+        points[rd] = k / max(m, 1e-12)
+
+    for rd in grid:
+        run(rd)
+    for _ in range(price.EXTENSIONS):
+        if rate >= min(points.values()) or len(grid) < 2:
+            break
+        run(max(points) * grid[-1] / grid[-2])
+    values = sorted(points)
+    c = pd.DataFrame({"reaction_days": values, "conversion": [points[v] for v in values]})
+    c.attrs.update(observed=rate, label="upgrades per IM app-month")
+    invert = fit.decreasing_inverse(values, c["conversion"].tolist())  # slower, fewer
     est = invert(rate)
     hi = invert(lo_k / max(m_obs, 1e-12))  # fewer conversions: slower reaction
     lo = invert(hi_k / max(m_obs, 1e-12))
     method = (
         f"simulated moments: observed {rate:.4f} upgrades per IM app-month matched on "
-        f"{len(grid)} runs of {most} apps (CI: the rate's Poisson CI through the curve; "
-        "within the grid's range only)"
+        f"{len(values)} runs of {most} apps (CI: the rate's Poisson CI through the curve)"
+        + fit.edge_note(est, lo, hi, values)
     )
     e = fit.Estimate(
         "all", f"behaviour.policies.{POLICY}.reaction_days", est, lo, hi, prior, method
@@ -265,71 +236,14 @@ def fit_reaction_days(
     return e, c
 
 
-PRICE_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
-"""Multipliers of the scenario's ``behaviour.wtp_scale`` the price response is simulated at."""
-NOT_IDENTIFIED = "no price change in the observed span: price response not identified"
+def player(
+    most: int, cluster: str | None, extra: dict[str, Any] | None = None
+) -> Callable[[dict[str, Any]], pd.DataFrame]:
+    """Plays a scenario (plain data, with ``extra`` over it) scaled to ``most`` apps; returns
+    its ``console_ops``."""
 
-
-def fit_price_response(
-    obs: Observed,
-    data: dict[str, Any],
-    change: ops.ObservedChange,
-    grid: tuple[float, ...],
-    most: int,
-    progress: Progress,
-    cluster: str | None = None,
-) -> tuple[fit.Estimate, pd.DataFrame]:
-    """``behaviour.wtp_scale`` by simulated moments: the share of the apps paying postpaid at
-    the price change that leave or move down within the following months
-    (:func:`~sim.studies.calibrate_ops.price_change_moves`), matched on runs at ``grid`` times
-    the scenario's value (log-log interpolation); its interval the share's Wilson interval
-    through the same curve (simulation noise left out).
-
-    Why ``wtp_scale``: at a price change the ``reevaluate`` policy re-quotes each paying app
-    once its bill changes and compares the bill with its budget, ``wtp * exp(wtp_noise * z)``
-    (:mod:`sim.model.choice`), moving down or leaving when over it; ``wtp_scale`` multiplies
-    every archetype's ``wtp`` alike, so it sets how many are over it. ``behaviour.elasticity``
-    does not enter that decision (only discretionary purchases: campaigns, prepaid renewals),
-    so it barely moves the post-change moment and is not identified by it.
-    """
-    prior = float(data.get("behaviour", {}).get("wtp_scale", 1.0))
-    k_obs, n_obs = ops.price_change_moves(obs.console_ops, change.start, change.end)
-    share = k_obs / max(n_obs, 1)
-    lo_k, hi_k = fit.wilson(k_obs, n_obs)
-    values = [prior * g for g in grid]
-    curve = []
-    for j, ws in enumerate(values):
-        progress(f"simulated moments: wtp_scale {ws:g}", j, len(values))
-        d = scaled(data, most)
-        d["behaviour"] = {**d.get("behaviour", {}), "wtp_scale": ws}
-        t = simulate(d, cluster=cluster)
-        k, n = ops.price_change_moves(t.console_ops, change.start, change.end)
-        curve.append((ws, k / max(n, 1)))
-    c = pd.DataFrame(curve, columns=["wtp_scale", "moved_share"])
-    c.attrs["observed"] = share
-    invert = fit.decreasing_inverse(values, c["moved_share"].tolist())  # richer, fewer move
-    method = (
-        f"simulated moments: observed share {share:.4f} ({k_obs} of {n_obs} apps paying at "
-        f"the {change.at} price change) leaving or moving down within {change.months} months, "
-        f"matched on {len(grid)} runs of {most} apps (CI: the share's Wilson CI through the "
-        "curve; within the grid's range only)"
-    )
-    e = fit.Estimate(
-        "all", "behaviour.wtp_scale", invert(share), invert(hi_k), invert(lo_k), prior, method
-    )
-    return e, c
-
-
-def price_response_not_identified(prior: float, why: str) -> fit.Estimate:
-    """The ``fit.csv`` row of ``behaviour.wtp_scale`` when it is not fitted (``why``): no
-    estimate, the scenario's value kept."""
-    nan = float("nan")
-    return fit.Estimate("all", "behaviour.wtp_scale", nan, nan, nan, prior, f"not fitted: {why}")
-
-
-def _play(most: int, cluster: str | None) -> Callable[[dict[str, Any]], pd.DataFrame]:
     def play(d: dict[str, Any]) -> pd.DataFrame:
-        return simulate(scaled(d, most), cluster=cluster).console_ops
+        return simulate(scaled({**d, **(extra or {})}, most), cluster=cluster).console_ops
 
     return play
 
@@ -420,16 +334,25 @@ def estimate(
     observed: str | Path, sc: Scenario, segments: str | None = None
 ) -> tuple[Observed, dict[str, int], list[fit.Estimate]]:
     """The observed tables (checked, segments assigned), the apps per segment and the
-    closed-form and maximum-likelihood estimates of every segment (no model run)."""
+    closed-form and maximum-likelihood estimates of every segment (no model run; start-state
+    shares at the scenario's ``wtp_scale``)."""
+    obs, counts, estimates, _ = _estimate(observed, sc, segments)
+    return obs, counts, estimates
+
+
+def _estimate(
+    observed: str | Path, sc: Scenario, segments: str | None
+) -> tuple[Observed, dict[str, int], list[fit.Estimate], price.Starts]:
     obs = read_observed(observed, segments)
     counts = assign_segments(obs, dict(sc.population))
     u = fit.app_days(obs.usage, obs.group_ops)
+    starts = price.observed_starts(obs, u, sc.load_catalog().editions["IM"].limits.accounts)
     rng = np.random.default_rng(sc.seed)  # (bootstrap draws: reproducible)
     estimates: list[fit.Estimate] = []
     seg_of = obs.segment_of.reindex(u["app"]).to_numpy()
     for seg in sorted(counts):
-        estimates += fit_segment(seg, u.loc[seg_of == seg], obs, sc, rng)
-    return obs, counts, estimates
+        estimates += fit_segment(seg, u.loc[seg_of == seg], obs, sc, rng, starts)
+    return obs, counts, estimates, starts
 
 
 def calibrate(
@@ -446,43 +369,106 @@ def calibrate(
     """Fit ``sc``'s population to the tables in ``observed`` (module docstring). Nothing is
     written (:func:`write_outputs`); bad input raises an :class:`~sim.errors.InputError`
     before any model run. ``grid``, ``moment_apps``, ``gof_apps``: default
-    :data:`REACTION_GRID`, :data:`MOMENT_APPS` (:data:`PRICE_APPS` for the price response),
+    :data:`REACTION_GRID`, :data:`MOMENT_APPS` (:data:`PRICE_APPS` for the price response and
+    ``reaction_days``),
     :data:`GOF_APPS`; ``cluster``: a Dask
     scheduler address (or ``local``) on which the model runs play their shards."""
     step = progress or _noop
     grid = grid or REACTION_GRID
     price_apps = PRICE_APPS if moment_apps is None else moment_apps
     moment_apps = moment_apps or MOMENT_APPS
-    gof_apps = gof_apps or GOF_APPS
     total = 5 + len(grid)
     step("reading the observed tables", 0, total)
-    obs, counts, estimates = estimate(observed, sc, segments)
+    obs, counts, estimates, starts = _estimate(observed, sc, segments)
     step("closed-form and maximum-likelihood estimates done", 1, total)
     data = apply_estimates(scenario_data(sc), estimates)
-    span = observed_span(obs)
-    prior = float(getattr(sc.behaviour.policies, POLICY).reaction_days)
+    span = {**observed_span(obs), "seed": sc.seed + SEED_OFFSET}
 
     def price_moments(label: str, j: int, n: int) -> None:
         step(label, 2, total)
 
-    # the price response first: the upgrade policy's purchases read wtp (affordability)
-    data, price_curve = _price_response(
-        obs, sc, data, span, price_apps, cluster, estimates, price_moments
-    )
-    price_note = f"behaviour.wtp_scale {estimates[-1].method}"
+    # the price response first, jointly with the start-state shares (calibrate_price); the
+    # upgrade policy's purchases read wtp (affordability)
+    play = player(price_apps, cluster, span)
+    data, price_curve = price.price_response(obs, sc, data, starts, estimates, play, price_moments)
+    curves: dict[str, pd.DataFrame | None] = {"price": price_curve}
 
     def moments(label: str, j: int, n: int) -> None:
-        step(label, 3 + j, total)
+        step(label, 3 + min(j, len(grid) - 1), total)
 
-    d_moments = {**data, **span, "seed": sc.seed + SEED_OFFSET}
-    e, curve = fit_reaction_days(obs, d_moments, prior, grid, moment_apps, moments, cluster)
-    estimates.append(e)
-    step("simulated moments: prepaid renewals", 2 + len(grid), total)
-    renew, renew_curve = renewal.fit_observed(
-        obs.console_ops, obs.usage["date"].max(), sc, d_moments, _play(moment_apps, cluster), _noop
+    d_moments = {**data, **span}
+    fitted, curves["curve"] = _upgrade_policy(
+        obs, sc, d_moments, grid, price_apps, moments, cluster
     )
-    estimates.append(renew)
-    data = apply_estimates(data, [e, renew])
+    step("simulated moments: prepaid renewals", 2 + len(grid), total)
+    renew, curves["renewal"] = renewal.fit_observed(
+        obs.console_ops, obs.usage["date"].max(), sc, d_moments, player(moment_apps, cluster), _noop
+    )
+    estimates += [*fitted, renew]
+    cal = _calibration(
+        observed, sc, obs, counts, estimates, apply_estimates(data, [*fitted, renew])
+    )
+    _add_curves(cal, curves)
+    step("goodness of fit: playing calibrated.yaml", 4 + len(grid), total)
+    calibrated = scenario_from_dict(yaml.safe_load(cal.yaml_text), source="calibrated.yaml")
+    played = {**scenario_data(calibrated), **span}
+    sim = simulate(scaled(played, gof_apps or GOF_APPS), replications, cluster)
+    goodness_of_fit(obs, sim, cal)
+    step("done", total, total)
+    return cal
+
+
+def _upgrade_policy(
+    obs: Observed,
+    sc: Scenario,
+    data: dict[str, Any],
+    grid: tuple[float, ...],
+    most: int,
+    progress: Progress,
+    cluster: str | None,
+) -> tuple[list[fit.Estimate], pd.DataFrame | None]:
+    """The upgrade policy's ``threshold`` and ``reaction_days``
+    (:mod:`sim.studies.calibrate_upgrade`; ``data``: the scenario as plain data over the
+    observed span); without ``group_ops`` the threshold is not fitted and ``reaction_days``
+    is matched on the upgrades per IM app-month (:func:`fit_reaction_days`)."""
+    params = getattr(sc.behaviour.policies, POLICY)
+    nan = float("nan")
+    if obs.group_ops is None:
+        why = f"not fitted: {upgrade.NO_GROUP_OPS}"
+        held = fit.Estimate("all", upgrade.THRESHOLD, nan, nan, nan, params.threshold, why)
+        e, curve = fit_reaction_days(obs, data, params.reaction_days, grid, most, progress, cluster)
+        return [held, e], curve
+    tz, window = sc.load_catalog().tz, sc.behaviour.window_days
+    seen = upgrade.exposure(obs.console_ops, obs.usage, obs.group_ops, tz, window)
+    threshold = upgrade.fit_threshold(seen, float(params.threshold))
+    if not math.isfinite(threshold.estimate):  # (no upgrade: neither is identified)
+        why = f"not fitted: {upgrade.NO_UPGRADES}"
+        held = fit.Estimate("all", upgrade.REACTION, nan, nan, nan, params.reaction_days, why)
+        return [threshold, held], None
+    at = threshold.estimate
+
+    def moment(d: dict[str, Any]) -> np.ndarray:
+        t = simulate(scaled(d, most), cluster=cluster)
+        if t.group_ops is None:
+            return np.zeros(0)
+        return upgrade.exposure(t.console_ops, t.usage, t.group_ops, tz, window).waits(at)
+
+    e, curve = upgrade.fit_reaction_days(
+        seen, at, data, float(params.reaction_days), grid, moment, progress
+    )
+    return [threshold, e], curve
+
+
+def _calibration(
+    observed: str | Path,
+    sc: Scenario,
+    obs: Observed,
+    counts: dict[str, int],
+    estimates: list[fit.Estimate],
+    data: dict[str, Any],
+) -> Calibration:
+    """The :class:`Calibration` of ``estimates`` (``data``: the calibrated scenario as plain
+    data), its notes, before the goodness of fit."""
     header = [
         f"calibrated by `sim calibrate` from {Path(observed)} against scenario {sc.name!r}:",
         "fitted values carry a comment with their 95% interval, the scenario's value and the",
@@ -490,55 +476,39 @@ def calibrate(
         "",
     ]
     text = scenario_text(data, estimates, header)
-    calibrated = scenario_from_dict(yaml.safe_load(text), source="calibrated.yaml")
     note = f"segments by {obs.assignment}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
     notes = [note]
     if obs.gone_at_creation:
         notes.append(f"{obs.gone_at_creation} app(s) deactivated at creation (no usage) left out")
-    cal = Calibration(estimates, counts, obs.assignment, text, pd.DataFrame(), notes=notes)
-    cal.series["_moments"] = {"curve": curve}
-    if price_curve is None:
-        notes.append(price_note)
-    else:
-        cal.series["_moments"]["price"] = price_curve
-    if renew_curve is None:
-        notes.append(f"prepaid.renew_probability {renew.method}")
-    else:
-        cal.series["_moments"]["renewal"] = renew_curve
-    cal.observed_conversion = float(curve.attrs["observed"])
-    step("goodness of fit: playing calibrated.yaml", 4 + len(grid), total)
-    played = {**scenario_data(calibrated), **span, "seed": sc.seed + SEED_OFFSET}
-    sim = simulate(scaled(played, gof_apps), replications, cluster)
-    goodness_of_fit(obs, sim, cal)
-    step("done", total, total)
-    return cal
+    return Calibration(estimates, counts, obs.assignment, text, pd.DataFrame(), notes=notes)
 
 
-def _price_response(
-    obs: Observed,
-    sc: Scenario,
-    data: dict[str, Any],
-    span: dict[str, Any],
-    most: int,
-    cluster: str | None,
-    estimates: list[fit.Estimate],
-    step: Progress,
-) -> tuple[dict[str, Any], pd.DataFrame | None]:
-    """Fit ``behaviour.wtp_scale`` when the data have a price change (:func:`fit_price_response`;
-    appended to ``estimates``, applied to ``data``); else its not-identified row. The runs
-    play ``data`` (the scenario as plain data) over ``span``, the observed one."""
-    change = ops.price_change_in(sc.catalog_changes, sc.load_catalog().tz, obs.usage["date"])
-    prior = float(sc.behaviour.wtp_scale)
-    if not sc.behaviour.price_response:
-        estimates.append(price_response_not_identified(prior, "the scenario has no price response"))
-        return data, None
-    if change is None:
-        estimates.append(price_response_not_identified(prior, NOT_IDENTIFIED))
-        return data, None
-    d = {**data, **span, "seed": sc.seed + SEED_OFFSET}
-    e, curve = fit_price_response(obs, d, change, PRICE_GRID, most, step, cluster)
-    estimates.append(e)
-    return apply_estimates(data, [e]), curve
+def _add_curves(cal: Calibration, curves: dict[str, pd.DataFrame | None]) -> None:
+    """The simulated-moments curves into ``cal.series["_moments"]``; a parameter without one
+    (not fitted) gets a note with its row's method, and one at its grid's edge a note saying
+    so (fit.html shows the notes)."""
+    by = {e.parameter: e for e in cal.estimates}
+    cal.series["_moments"] = {}
+    for key, parameter in (
+        ("price", price.PARAMETER),
+        ("curve", upgrade.REACTION),
+        ("renewal", renewal.PARAMETER),
+    ):
+        curve = curves.get(key)
+        if curve is None:
+            cal.notes.append(
+                f"{parameter.removeprefix('behaviour.policies.')} {by[parameter].method}"
+            )
+        else:
+            cal.series["_moments"][key] = curve
+    for e in cal.estimates:
+        if "at grid edge" in e.method:
+            cal.notes.append(
+                f"{e.parameter}: {e.estimate:.4g} is its grid's edge, a bound, not a fit"
+            )
+    reaction = cal.series["_moments"].get("curve")
+    if reaction is not None:
+        cal.observed_conversion = float(reaction.attrs["observed"])
 
 
 def observed_span(obs: Observed) -> dict[str, Any]:

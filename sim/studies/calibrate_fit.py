@@ -428,3 +428,20 @@ def _live_from_days(seg: str, u: pd.DataFrame, prior: ArchetypeParams, f: float)
         "Bernoulli MLE of days with a live group (Fisher CI; no group_ops: refused "
         "creations unseen)",
     )
+
+
+def edge_note(estimate: float, lo: float, hi: float, values: Sequence[float]) -> str:
+    """What a ``method`` says of a simulated-moments estimate read on a curve simulated at
+    ``values``: at the grid's edge (the observed moment outside the simulated range: the edge
+    is a bound, not an estimate), its interval clipped there, or nothing."""
+    a, b = min(values), max(values)
+    rng = f"[{a:.4g}, {b:.4g}]"
+    if estimate <= a * (1 + 1e-9) or estimate >= b * (1 - 1e-9):
+        side = "lower" if estimate <= a * (1 + 1e-9) else "upper"
+        return (
+            f" (at grid edge: the observed moment is outside the range simulated on {rng}; "
+            f"the estimate is the {side} edge, a bound, not a fit)"
+        )
+    if lo <= a * (1 + 1e-9) or hi >= b * (1 - 1e-9):
+        return f" (CI clipped at the grid's edge {rng})"
+    return ""

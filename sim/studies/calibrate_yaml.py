@@ -60,7 +60,7 @@ def apply_estimates(data: dict[str, Any], estimates: Sequence[Estimate]) -> dict
             node = node.setdefault("behaviour", {})
             for p in parents:
                 node = node.setdefault(p, {})
-            node[leaf] = _round(e.estimate)
+            node[leaf] = round(e.estimate) if leaf == "threshold" else _round(e.estimate)
         elif e.parameter.startswith("start_state."):
             state = e.parameter.split(".", 1)[1]
             pop[e.segment].setdefault("_fitted_states", {})[state] = e.estimate
