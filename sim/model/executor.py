@@ -38,10 +38,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import SimError
-from sim.model.store import Stored, TaskStore
+
+if TYPE_CHECKING:  # imported where a store is given: a worker without one needs no pandas
+    from sim.model.store import TaskStore
 
 AUTO_MIN_UNITS = 20_000
 """``workers="auto"`` plays in this process below this much work (tenant-months): a worker
@@ -151,8 +153,12 @@ def pending_tasks(
     """The results already in the store (by task index) and the indices still to play."""
     ready: dict[int, Any] = {}
     todo: list[int] = []
+    if store is None:
+        return ready, list(range(len(tasks)))
+    from sim.model.store import Stored
+
     for i, task in enumerate(tasks):
-        if store is not None and store.has(task.digest):
+        if store.has(task.digest):
             ready[i] = Stored(task.digest)
             prog.tick(i, task.size)
         else:
@@ -161,7 +167,11 @@ def pending_tasks(
 
 
 def stored_result(value: Any, store: TaskStore | None) -> Any:
-    return store.get(value.digest) if isinstance(value, Stored) and store is not None else value
+    if store is None:
+        return value
+    from sim.model.store import Stored
+
+    return store.get(value.digest) if isinstance(value, Stored) else value
 
 
 # -- local ------------------------------------------------------------------------------------
