@@ -91,9 +91,25 @@ def _ints(values: np.ndarray) -> array[int]:
     return out
 
 
-def _batches(log: OpsLog, catalog: Catalog, n: int) -> tuple[list[Batch], np.ndarray]:
-    """The log as ``n`` batches of whole apps (each in time order, ties in file order), and
-    the app names by the int ids the batches know the apps by."""
+def split_by_app(log: OpsLog, catalog: Catalog, n: int) -> tuple[list[Batch], np.ndarray]:
+    """A validated log as ``n`` batches of whole apps, balanced by operations (fewer when the
+    log has fewer apps), each in time order (ties in file order) and decided by
+    :func:`sim.rules.batch.decide`; and the app names by the int ids the batches use.
+
+    Parameters
+    ----------
+    log : OpsLog
+        The log, from :func:`sim.files.opslog.read_ops`.
+    catalog : Catalog
+        The catalog the batches are decided under.
+    n : int
+        How many batches (at most).
+
+    Returns
+    -------
+    (list of Batch, numpy.ndarray)
+        The batches, and the app names (object array) by app id.
+    """
     order = np.argsort(log.t_ns, kind="stable")
     app_ids, app_names = pd.factorize(log.text["app"])
     group_ids, _ = pd.factorize(log.text["group"])
@@ -130,7 +146,7 @@ def _run(
     Returns the outcomes in file order (codes, reasons, notes) and the timeline with app
     names, sorted by app name, then start (docs/design.md).
     """
-    batches, app_names = _batches(log, catalog, workers)
+    batches, app_names = split_by_app(log, catalog, workers)
     decided = list(LocalExecutor(len(batches)).map(decide, batches))
     bad = [
         (b.t[d.bad], b.rows[d.bad])

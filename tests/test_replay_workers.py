@@ -248,6 +248,6 @@ def test_batches_carry_a_catalog_that_pickles():
     cat = load_catalog()
     assert pickle.loads(pickle.dumps(cat)) == cat
     log = read_ops(seeded_log(20, 2), cat.tz)
-    batches, names = replayer._batches(log, cat, 2)
+    batches, names = replayer.split_by_app(log, cat, 2)
     assert sum(b.size for b in batches) == len(log.t_ns)
     assert len(names) == 12
