@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.core.calendar import month_index, month_start
 from sim.core.catalog import Catalog
@@ -27,6 +28,9 @@ from sim.files.frames import PURCHASE_COLUMNS, TIMELINE_COLUMNS, timeline_frame,
 from sim.files.opslog import CONSOLE_OPS, OPS, OpsLog, read_ops, read_usage
 from sim.model.executor import LocalExecutor, resolve_workers
 from sim.rules.batch import Batch, Decided, Extra, decide
+
+_STRINGS = pd.StringDtype("pyarrow", na_value=np.nan)
+"""pandas' ``str`` dtype, Arrow-backed: the outcome columns' text, as the log's."""
 
 __all__ = ["PURCHASE_COLUMNS", "TIMELINE_COLUMNS", "ReplayResult", "replay", "timeline_frame"]
 
@@ -139,11 +143,11 @@ def split_by_app(log: OpsLog, catalog: Catalog, n: int) -> tuple[list[Batch], np
 
 def _run(
     log: OpsLog, catalog: Catalog, workers: int = 1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[Any, ...]]]:
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series, list[tuple[Any, ...]]]:
     """Decide every operation in time order (ties in file order), the apps split among
     ``workers`` processes (1: in this process).
 
-    Returns the outcomes in file order (codes, reasons, notes) and the timeline with app
+    Returns the outcomes in file order (codes, ok, reasons, notes) and the timeline with app
     names, sorted by app name, then start (docs/design.md).
     """
     batches, app_names = split_by_app(log, catalog, workers)
@@ -155,19 +159,20 @@ def _run(
     ]
     if bad:  # the first in time order (ties: file order), as one engine over the log meets it
         _never_created(log, min(bad)[1])
-    codes, reasons, notes = _merged(batches, decided, len(log.t_ns))
+    codes, ok, reasons, notes = _merged(batches, decided, len(log.t_ns))
     rows = (r for d in decided for r in d.timeline)
     named = sorted(((app_names[r[0]], *r[1:]) for r in rows), key=lambda r: r[:2])
-    return codes, reasons, notes, named
+    return codes, ok, reasons, notes, named
 
 
 def _merged(
     batches: list[Batch], decided: list[Decided], n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The outcomes of the batches in file order: codes (int64), reasons and notes (object).
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series]:
+    """The outcomes of the batches in file order: codes (int64), ok (bool), reasons and notes
+    (text, Arrow-backed like the log's own text columns).
 
     The engine returns shared tuples (``OK``, one per refusal), so the outcomes are put in
-    order as indices into the few distinct objects (numpy, no Python loop per row)."""
+    order as indices into the few distinct objects (numpy and Arrow, no Python loop per row)."""
     table: list[Outcome] = []
     which = np.zeros(n, dtype=np.int64)
     for b, d in zip(batches, decided, strict=True):
@@ -175,10 +180,16 @@ def _merged(
         _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
         which[np.frombuffer(b.rows, dtype=np.int64)] = inverse + len(table)
         table.extend(d.outcomes[i] for i in first.tolist())
-    codes = np.array([o[0] for o in table] or [0], dtype=np.int64)
-    reasons = np.array([o[1] for o in table] or [""], dtype=object)
-    notes = np.array([o[2] for o in table] or [""], dtype=object)
-    return codes[which], reasons[which], notes[which]
+    table = table or [(0, "", "")]
+    codes = np.array([o[0] for o in table], dtype=np.int64)[which]
+    ok = np.array([o[1] == "" for o in table], dtype=bool)[which]
+    return codes, ok, _texts([o[1] for o in table], which), _texts([o[2] for o in table], which)
+
+
+def _texts(values: list[str], which: np.ndarray) -> pd.Series:
+    """``values[which]`` as a text column (pandas' ``str`` dtype, Arrow-backed)."""
+    taken = pa.array(values, type=pa.string()).take(pa.array(which))
+    return pd.Series(pd.array(taken, dtype=_STRINGS))
 
 
 def replay_workers(workers: int | str, n_ops: int, oversubscribe: bool = False) -> int:
@@ -274,13 +285,12 @@ def replay(
     log = read_ops(ops, cat.tz)
     usage_df = read_usage(usage) if usage is not None else None
     n = replay_workers(workers, len(log.t_ns), oversubscribe)
-    codes, reasons, notes, named = _run(log, cat, n)
+    codes, ok, reasons, notes, named = _run(log, cat, n)
     outcomes = log.raw.copy()
-    ok = reasons == ""
     outcomes["ok"] = ok
     outcomes["error_code"] = codes
-    outcomes["reason"] = pd.Series(reasons, dtype=object)
-    outcomes["note"] = pd.Series(notes, dtype=object)
+    outcomes["reason"] = reasons.set_axis(outcomes.index)
+    outcomes["note"] = notes.set_axis(outcomes.index)
     timeline = timeline_frame(named, cat)  # sorted by app name, then start (docs/design.md)
     purchases = _purchases(log, ok, cat)
     bills = _bill(timeline, purchases, usage_df, cat, log)

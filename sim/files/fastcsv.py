@@ -106,6 +106,10 @@ def _arrow_column(s: pd.Series) -> pa.ChunkedArray | pa.Array | None:
         return pa.array(s.to_numpy(), type=pa.bool_())
     if isinstance(dtype, np.dtype) and dtype == np.int64:
         return pa.array(s.to_numpy(), type=pa.int64())
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        arr = pa.array(s, from_pandas=True)  # the column's own Arrow data, not a copy
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            return _safe(arr)
     if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):
         try:
             return _safe(pa.array(s, type=pa.large_string(), from_pandas=True))
