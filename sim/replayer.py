@@ -25,7 +25,7 @@ from sim.core.vocab import Outcome
 from sim.errors import InputError
 from sim.files.catalogs import load_catalog
 from sim.files.frames import PURCHASE_COLUMNS, TIMELINE_COLUMNS, timeline_frame, to_local
-from sim.files.opslog import CONSOLE_OPS, OPS, OpsLog, read_ops, read_usage
+from sim.files.opslog import CONSOLE_OPS, OPS, OpsLog, read_table, read_usage, validate_ops
 from sim.model.executor import LocalExecutor, resolve_workers
 from sim.rules.batch import Batch, Decided, Extra, decide
 
@@ -142,16 +142,16 @@ def split_by_app(log: OpsLog, catalog: Catalog, n: int) -> tuple[list[Batch], np
 
 
 def _run(
-    log: OpsLog, catalog: Catalog, workers: int = 1
+    log: OpsLog, catalog: Catalog, executor: LocalExecutor
 ) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series, list[tuple[Any, ...]]]:
-    """Decide every operation in time order (ties in file order), the apps split among
-    ``workers`` processes (1: in this process).
+    """Decide every operation in time order (ties in file order), the apps split among the
+    executor's workers (one: in this process).
 
     Returns the outcomes in file order (codes, ok, reasons, notes) and the timeline with app
     names, sorted by app name, then start (docs/design.md).
     """
-    batches, app_names = split_by_app(log, catalog, workers)
-    decided = list(LocalExecutor(len(batches)).map(decide, batches))
+    batches, app_names = split_by_app(log, catalog, executor.workers)
+    decided = list(executor.map(decide, batches))
     bad = [
         (b.t[d.bad], b.rows[d.bad])
         for b, d in zip(batches, decided, strict=True)
@@ -282,10 +282,15 @@ def replay(
         A catalog that cannot be read or validated.
     """
     cat = load_catalog(catalog, overrides)
-    log = read_ops(ops, cat.tz)
-    usage_df = read_usage(usage) if usage is not None else None
-    n = replay_workers(workers, len(log.t_ns), oversubscribe)
-    codes, ok, reasons, notes, named = _run(log, cat, n)
+    raw, source = read_table(ops, "operations log")
+    executor = LocalExecutor(replay_workers(workers, len(raw), oversubscribe))
+    try:
+        executor.start()  # the workers start while the log is validated
+        log = validate_ops(raw, source, cat.tz)
+        usage_df = read_usage(usage) if usage is not None else None
+        codes, ok, reasons, notes, named = _run(log, cat, executor)
+    finally:
+        executor.close()
     outcomes = log.raw.copy()
     outcomes["ok"] = ok
     outcomes["error_code"] = codes

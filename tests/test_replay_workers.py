@@ -9,6 +9,8 @@ API and through the command line.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +75,27 @@ def seeded_log(n: int, seed: int, n_apps: int = 12) -> pd.DataFrame:
     return df
 
 
+class InProcess:
+    """An executor of ``workers`` that plays the tasks one after the other in this process."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.tasks: list[object] = []
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def map(self, fn, tasks):
+        self.tasks = list(tasks)
+        return LocalExecutor(1).map(fn, tasks)
+
+
 def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches decided one after the other in this process (the partition and merge alone)."""
-    monkeypatch.setattr(replayer, "LocalExecutor", lambda n: LocalExecutor(1))
+    monkeypatch.setattr(replayer, "LocalExecutor", InProcess)
 
 
 def assert_same(a: replayer.ReplayResult, b: replayer.ReplayResult) -> None:
@@ -184,21 +204,18 @@ def test_spawned_workers_report_the_first_malformed_row(tmp_path: Path):
     assert f"row {len(log)}:" in str(serial.value)
 
 
-def test_malformed_log_fails_before_any_worker_starts(monkeypatch):
-    """Validation is the main process's, before the split: the same one-line error."""
+def test_malformed_log_fails_alike_and_ends_the_started_workers():
+    """Validation is the main process's, before the split (the workers start meanwhile): the
+    same one-line error, and no worker process left behind."""
     log = seeded_log(200, 4)
     log.loc[150, "op"] = "fly"
     with pytest.raises(InputError) as serial:
         replay(log)
-
-    def no_workers(n: int) -> None:
-        raise AssertionError("workers started for a malformed log")
-
-    monkeypatch.setattr(replayer, "LocalExecutor", no_workers)
     with pytest.raises(InputError) as parts:
         replay(log, workers=2, oversubscribe=True)
     assert str(parts.value) == str(serial.value)
     assert "row 151:" in str(serial.value)
+    assert multiprocessing.active_children() == []
 
 
 def test_workers_auto_below_the_threshold_is_one(monkeypatch):
@@ -212,17 +229,17 @@ def test_workers_auto_below_the_threshold_is_one(monkeypatch):
         replay_workers(-1, 10)
 
 
-def test_more_workers_than_apps_start_one_per_app(monkeypatch):
-    started: list[int] = []
+def test_more_workers_than_apps_make_one_batch_per_app(monkeypatch):
+    executors: list[InProcess] = []
 
-    def executor(n: int) -> LocalExecutor:
-        started.append(n)
-        return LocalExecutor(1)
+    def executor(n: int) -> InProcess:
+        executors.append(InProcess(n))
+        return executors[-1]
 
     monkeypatch.setattr(replayer, "LocalExecutor", executor)
     log = seeded_log(300, 8, n_apps=3)
     replay(log, workers=16, oversubscribe=True)
-    assert started == [3]
+    assert len(executors[0].tasks) == 3
 
 
 def test_cli_workers_flag_is_checked(tmp_path: Path, capsys):
@@ -251,3 +268,35 @@ def test_batches_carry_a_catalog_that_pickles():
     batches, names = replayer.split_by_app(log, cat, 2)
     assert sum(b.size for b in batches) == len(log.t_ns)
     assert len(names) == 12
+
+
+class Job:
+    size = 1
+    digest = ""
+    label = "a job"
+
+
+def worker_pid(task: Job, tick: object) -> int:
+    return os.getpid()
+
+
+def test_an_executor_started_ahead_plays_on_the_processes_it_started():
+    """LocalExecutor.start spawns the workers at once (they import while the caller works);
+    map plays on them, and they end with it."""
+    ex = LocalExecutor(2)
+    ex.start()
+    started = {p.pid for p in multiprocessing.active_children()}
+    assert len(started) == 2
+    pids = set(ex.map(worker_pid, [Job(), Job(), Job()]))
+    assert pids <= started
+    assert multiprocessing.active_children() == []
+    ex.close()
+
+
+def test_an_executor_started_ahead_and_never_used_ends_its_workers_on_close():
+    ex = LocalExecutor(2)
+    ex.start()
+    assert len(multiprocessing.active_children()) == 2
+    ex.close()
+    assert multiprocessing.active_children() == []
+    assert list(ex.map(worker_pid, [Job()])) == [os.getpid()]  # one task: played here

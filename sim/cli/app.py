@@ -158,13 +158,12 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _top_refusals(outcomes: Any, limit: int = 6) -> list[str]:
     """'live_group_limit (10036): 2' lines, most frequent first (ties by code, reason)."""
-    refused = outcomes.loc[~outcomes["ok"].astype(bool)]
+    refused = outcomes.loc[~outcomes["ok"].astype(bool), ["error_code", "reason"]]
     if refused.empty:
         return []
     counts = (
         refused.assign(error_code=refused["error_code"].fillna(0).astype(int))
-        .groupby(["error_code", "reason"], dropna=False)
-        .size()
+        .value_counts(["error_code", "reason"], sort=False, dropna=False)
         .reset_index(name="n")
         .sort_values(["n", "error_code", "reason"], ascending=[False, True, True])
     )

@@ -294,7 +294,11 @@ def _problems(
 
 def read_ops(source: str | Path | pd.DataFrame, tz: dt.tzinfo) -> OpsLog:
     """Read and validate an operations log (see the module docstring)."""
-    raw, name = read_table(source, "operations log")
+    return validate_ops(*read_table(source, "operations log"), tz)
+
+
+def validate_ops(raw: pd.DataFrame, name: str, tz: dt.tzinfo) -> OpsLog:
+    """Validate an operations log read by :func:`read_table` (``name``: how errors name it)."""
     missing = [c for c in ("time", "app", "op") if c not in raw.columns]
     if missing:
         raise InputError(

@@ -221,6 +221,19 @@ class LocalExecutor:
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
+        self._started: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the worker processes now, so that they start (spawn, import) while this process
+        prepares the tasks; the next :meth:`map` plays on them (its progress then counts whole
+        tasks). :meth:`close` ends them if no map does. Nothing to start with one worker."""
+        if self.workers <= 1 or self._started is not None:
+            return
+        pool = _new_pool(self.workers, None)
+        with _no_sigint():
+            for _ in range(self.workers):  # one process is spawned per task waiting
+                pool.submit(int)
+        self._started = pool
 
     def map(
         self,
@@ -250,14 +263,12 @@ class LocalExecutor:
         todo: list[int],
         store: TaskStore | None,
     ) -> Iterator[Any]:
-        ctx = multiprocessing.get_context("spawn")
-        progress_q = ctx.Queue() if prog.progress is not None else None
-        pool = ProcessPoolExecutor(
-            self.workers,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(progress_q, os.getpid()),
-        )
+        progress_q = None
+        pool, self._started = self._started, None
+        if pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            progress_q = ctx.Queue() if prog.progress is not None else None
+            pool = _new_pool(self.workers, progress_q)
         pending: dict[int, Future[Any]] = {}
         try:
             for nxt in range(len(tasks)):
@@ -277,7 +288,20 @@ class LocalExecutor:
             _terminate(pool, pending)
 
     def close(self) -> None:
-        pass
+        """End worker processes started by :meth:`start` that no map used."""
+        pool, self._started = self._started, None
+        if pool is not None:
+            _terminate(pool, {})
+
+
+def _new_pool(workers: int, progress_q: Any) -> ProcessPoolExecutor:
+    """``workers`` spawned processes that ignore SIGINT and die with this one."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(progress_q, os.getpid()),
+    )
 
 
 def _outcome(fut: Future[Any], task: Any) -> Any:
