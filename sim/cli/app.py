@@ -145,11 +145,11 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=cli_run.workers_value,
-        default="auto",
+        default=1,
         metavar="N",
         help="processes deciding the operations, the apps split among them (same outputs byte "
-        "for byte; default auto: one per CPU from 200,000 operations, else 1; 0: one per "
-        "CPU); capped at the CPU count unless --oversubscribe",
+        "for byte; default 1: this process; 0: one per CPU; auto: one per CPU from 1,000,000 "
+        "operations); capped at the CPU count unless --oversubscribe",
     )
     parser.add_argument(
         "--oversubscribe", action="store_true", help="allow more --workers than CPUs"
