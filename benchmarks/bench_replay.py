@@ -19,6 +19,11 @@ Then operations per second for each stage in this process (reading and validatin
 deciding every operation in one batch, the whole ``sim.replay`` call from a DataFrame and from
 Parquet).
 
+Measured on the shared 2-core machine (load 3-5, 2026-11-30; best of 5 rounds): floor 0.25 s;
+``--workers 1`` 3.53 s (14.2x, 3.07 user CPU-s), ``--workers 2`` 3.08 s (12.4x, 3.27 user
+CPU-s), the main branch before this change 4.13 s (16.6x, 3.62 user CPU-s); all outputs
+byte-identical. Stages: decide (one batch) 1.84 s, 544,000 operations/s.
+
     .venv/bin/python benchmarks/bench_replay.py [--ops 1000000] [--apps 500] [--seed 1]
         [--repeat 3] [--reference /work/main/.venv/bin/sim] [--skip-stages]
 """

@@ -50,8 +50,8 @@ PARALLEL_MIN_OPS = 1_000_000
 """``workers="auto"`` decides a log of fewer operations in this process. Worker processes cost
 about 0.3 CPU-second each to start and feed (spawn, imports, the batch sent and the outcomes
 returned), and pay only where a core is idle: on the shared 2-core machine of
-benchmarks/bench_replay.py, two workers were slower than one process at 200,000 operations and
-no faster at 1,000,000."""
+benchmarks/bench_replay.py, two workers were 1.6x slower than one process at 200,000 operations
+and, at 1,000,000, faster in their best round but slower in most runs under load."""
 
 
 def _extras(log: OpsLog, user_id: dict[str, int]) -> dict[int, Extra]:
