@@ -11,10 +11,15 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -300,3 +305,27 @@ def test_an_executor_started_ahead_and_never_used_ends_its_workers_on_close():
     ex.close()
     assert multiprocessing.active_children() == []
     assert list(ex.map(worker_pid, [Job()])) == [os.getpid()]  # one task: played here
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_parallel_replay_ends_its_workers_and_writes_nothing(tmp_path, how):
+    """Ctrl-C or SIGTERM while the workers are alive: one line, exit 130, no worker left,
+    no folder."""
+    path = tmp_path / "ops.csv"
+    seeded_log(60_000, 3, n_apps=40).to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "sim", "replay", str(path), "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    kids: list[psutil.Process] = []
+    deadline = time.monotonic() + 60
+    while len(kids) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        kids = [k for k in psutil.Process(proc.pid).children() if "spawn" in " ".join(k.cmdline())]
+        time.sleep(0.01)
+    assert len(kids) == 2, "the workers never started"
+    proc.send_signal(how)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip() == "sim: interrupted; nothing written"
+    gone, alive = psutil.wait_procs(kids, timeout=10)
+    assert alive == []
+    assert not out.exists()
