@@ -22,7 +22,9 @@ Parquet).
 Measured on the shared 2-core machine (load 3-5, 2026-11-30; best of 5 rounds): floor 0.25 s;
 ``--workers 1`` 3.53 s (14.2x, 3.07 user CPU-s), ``--workers 2`` 3.08 s (12.4x, 3.27 user
 CPU-s), the main branch before this change 4.13 s (16.6x, 3.62 user CPU-s); all outputs
-byte-identical. Stages: decide (one batch) 1.84 s, 544,000 operations/s.
+byte-identical. Stages: decide (one batch) 1.84 s, 544,000 operations/s. Instruction counts
+(``valgrind --tool=callgrind``, whole commands, one process; they do not vary with the load):
+floor 3.46e9, ``--workers 1`` 21.33e9 (6.2x), main 29.05e9 (8.4x).
 
     .venv/bin/python benchmarks/bench_replay.py [--ops 1000000] [--apps 500] [--seed 1]
         [--repeat 3] [--reference /work/main/.venv/bin/sim] [--skip-stages]
