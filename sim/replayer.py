@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +17,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.core.calendar import month_index, month_start
 from sim.core.catalog import Catalog
-from sim.core.vocab import Code
+from sim.core.vocab import Outcome
 from sim.errors import InputError
 from sim.files.catalogs import load_catalog
 from sim.files.frames import PURCHASE_COLUMNS, TIMELINE_COLUMNS, timeline_frame, to_local
-from sim.files.opslog import OPS, OpsLog, read_ops, read_usage
-from sim.rules.engine import Engine
-from sim.rules.limits import OK
+from sim.files.opslog import CONSOLE_OPS, OPS, OpsLog, read_table, read_usage, validate_ops
+from sim.model.executor import LocalExecutor, resolve_workers
+from sim.rules.batch import Batch, Decided, Extra, decide
+
+_STRINGS = pd.StringDtype("pyarrow", na_value=np.nan)
+"""pandas' ``str`` dtype, Arrow-backed: the outcome columns' text, as the log's."""
 
 __all__ = ["PURCHASE_COLUMNS", "TIMELINE_COLUMNS", "ReplayResult", "replay", "timeline_frame"]
 
@@ -41,86 +46,162 @@ class ReplayResult:
     catalog: Catalog
 
 
-def _ids(log: OpsLog, column: str, order: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """Names as small ints, in time order, and the names by int (the engine only hashes and
-    compares ids: ints are about a fifth faster than strings, benchmarks/bench_replay.py).
-    Factorised from the log's Arrow text."""
-    codes, names = pd.factorize(log.text[column])
-    return codes[order].tolist(), np.asarray(names, dtype=object)
+PARALLEL_MIN_OPS = 1_000_000
+"""``workers="auto"`` decides a log of fewer operations in this process. Worker processes cost
+about 0.3 CPU-second each to start and feed (spawn, imports, the batch sent and the outcomes
+returned), and pay only where a core is idle: on the shared 2-core machine of
+benchmarks/bench_replay.py, two workers were 1.6x slower than one process at 200,000 operations
+and, at 1,000,000, faster in their best round but slower in most runs under load."""
 
 
-def _run(log: OpsLog, engine: Engine) -> tuple[list[int], list[str], list[str], np.ndarray]:
-    """Apply every operation in time order (ties in file order).
-
-    Returns the outcomes in file order, and the app names by the int ids the engine knows
-    the apps by (its timeline's ``app`` column).
-    """
-    order = np.argsort(log.t_ns, kind="stable")
+def _extras(log: OpsLog, user_id: dict[str, int]) -> dict[int, Extra]:
+    """The other columns of the ``create_group`` and console rows, by row (members as user
+    ids: names not in the ``user`` column get new ids)."""
     c = log.columns
-    n = len(order)
-    outs: list[tuple[int, str, str]] = [OK] * n
-    created: set[tuple[int, int]] = set()
-    apps, app_names = _ids(log, "app", order)
-    groups, _ = _ids(log, "group", order)
-    users, user_names = _ids(log, "user", order)
-    user_id = {name: k for k, name in enumerate(user_names.tolist())}
-
-    def members(i: int) -> tuple[Any, ...]:  # user ids (ints), as the engine hashes them
-        names = c["members"][i]
-        return tuple(user_id.setdefault(m, len(user_id)) for m in names) if names else ()
-
-    join_k, create_k, leave_k, register_k, dissolve_k = (
-        OPS.index(op)
-        for op in ("join_group", "create_group", "leave_group", "register_user", "dissolve_group")
-    )
-    rows = zip(
-        order.tolist(),
-        log.t_ns[order].tolist(),
-        log.op_code[order].tolist(),
-        apps,
-        users,
-        groups,
+    needs = (log.op_code == OPS.index("create_group")) | (log.op_code < len(CONSOLE_OPS))
+    idx = np.flatnonzero(needs).tolist()
+    members = [
+        tuple(user_id.setdefault(m, len(user_id)) for m in names) if names else ()
+        for names in (c["members"][i] for i in idx)
+    ]
+    columns = [
+        [c[name][i] for i in idx]
+        for name in ("edition", "live_unlimited", "groups_per_user", "members_per_group")
+    ]
+    rest = zip(
+        [c["group_type"][i] for i in idx],
+        members,
+        *columns,
+        [c["months"][i] for i in idx],
         strict=True,
     )
-    join, create, leave = engine.join_group, engine.create_group, engine.leave_group
-    for i, t, k, app, user, group in rows:
-        if k == join_k:
-            out = join(t, app, user, group)
-        elif k == create_k:
-            created.add((app, group))
-            out = create(t, app, user, group, c["group_type"][i], members(i))
-        elif k == leave_k:
-            out = leave(t, app, user, group)
-        elif k == register_k:
-            out = engine.register_user(t, app, user)
-        elif k == dissolve_k:
-            out = engine.dissolve_group(t, app, user, group)
-        else:
-            out = _console(engine, OPS[k], t, app, c, i)
-        if out is not OK and out[0] == Code.GROUP_NOT_FOUND and (app, group) not in created:
-            _never_created(log, i)  # a group no earlier create_group row names: a malformed log
-        outs[i] = out
-    codes = [o[0] for o in outs]  # (zip(*outs) would build a million-argument call)
-    reasons = [o[1] for o in outs]
-    notes = [o[2] for o in outs]
-    return codes, reasons, notes, app_names
+    return dict(zip(idx, rest, strict=True))
 
 
-def _console(
-    engine: Engine, op: str, t: int, app: str, c: dict[str, list[Any]], i: int
-) -> tuple[int, str, str]:
-    if op == "create_app":
-        return engine.create_app(t, app)
-    if op == "deactivate":
-        return engine.deactivate(t, app)
-    if op == "downgrade":
-        return engine.downgrade(t, app)
-    kwargs = {k: c[k][i] for k in ("live_unlimited", "groups_per_user", "members_per_group")}
-    if op == "upgrade":
-        return engine.upgrade(t, app, c["edition"][i], **kwargs)
-    if op == "reconfigure":
-        return engine.reconfigure(t, app, c["edition"][i], **kwargs)
-    return engine.buy_prepaid(t, app, c["edition"][i], months=c["months"][i] or 1, **kwargs)
+def _parts(app_ids: np.ndarray, n_apps: int, n: int) -> np.ndarray:
+    """Each app's part of ``n``: the apps with the most operations first, each to the part
+    with the fewest operations so far (ties: the lower app id, the lower part)."""
+    counts = np.bincount(app_ids, minlength=n_apps)
+    part = np.zeros(n_apps, dtype=np.int64)
+    load = [0] * n
+    for a in np.argsort(-counts, kind="stable").tolist():
+        k = load.index(min(load))
+        part[a] = k
+        load[k] += int(counts[a])
+    return part
+
+
+def _ints(values: np.ndarray) -> array[int]:
+    """An int column as a 64-bit :class:`array.array` (one copy; pickled as bytes)."""
+    out = array("q")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+    return out
+
+
+def split_by_app(log: OpsLog, catalog: Catalog, n: int) -> tuple[list[Batch], np.ndarray]:
+    """A validated log as ``n`` batches of whole apps, balanced by operations (fewer when the
+    log has fewer apps), each in time order (ties in file order) and decided by
+    :func:`sim.rules.batch.decide`; and the app names by the int ids the batches use.
+
+    Parameters
+    ----------
+    log : OpsLog
+        The log, from :func:`sim.files.opslog.read_ops`.
+    catalog : Catalog
+        The catalog the batches are decided under.
+    n : int
+        How many batches (at most).
+
+    Returns
+    -------
+    (list of Batch, numpy.ndarray)
+        The batches, and the app names (object array) by app id.
+    """
+    order = np.argsort(log.t_ns, kind="stable")
+    app_ids, app_names = pd.factorize(log.text["app"])
+    group_ids, _ = pd.factorize(log.text["group"])
+    user_ids, user_names = pd.factorize(log.text["user"])
+    n = max(1, min(n, len(app_names)))  # no empty batch
+    extra = _extras(log, {name: k for k, name in enumerate(user_names.tolist())})
+    part = _parts(app_ids, len(app_names), n)[app_ids]
+    batches = []
+    for k in range(n):
+        rows = order if n == 1 else order[part[order] == k]
+        mine = extra if n == 1 else {i: x for i, x in extra.items() if part[i] == k}
+        batches.append(
+            Batch(
+                catalog=catalog,
+                ops=OPS,
+                rows=_ints(rows),
+                t=_ints(log.t_ns[rows]),
+                op=_ints(log.op_code[rows]),
+                app=_ints(app_ids[rows]),
+                user=_ints(user_ids[rows]),
+                group=_ints(group_ids[rows]),
+                extra=mine,
+            )
+        )
+    return batches, np.asarray(app_names, dtype=object)
+
+
+def _run(
+    log: OpsLog, catalog: Catalog, executor: LocalExecutor
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series, list[tuple[Any, ...]]]:
+    """Decide every operation in time order (ties in file order), the apps split among the
+    executor's workers (one: in this process).
+
+    Returns the outcomes in file order (codes, ok, reasons, notes) and the timeline with app
+    names, sorted by app name, then start (docs/design.md).
+    """
+    batches, app_names = split_by_app(log, catalog, executor.workers)
+    decided = list(executor.map(decide, batches))
+    bad = [
+        (b.t[d.bad], b.rows[d.bad])
+        for b, d in zip(batches, decided, strict=True)
+        if d.bad is not None
+    ]
+    if bad:  # the first in time order (ties: file order), as one engine over the log meets it
+        _never_created(log, min(bad)[1])
+    codes, ok, reasons, notes = _merged(batches, decided, len(log.t_ns))
+    rows = (r for d in decided for r in d.timeline)
+    named = sorted(((app_names[r[0]], *r[1:]) for r in rows), key=lambda r: r[:2])
+    return codes, ok, reasons, notes, named
+
+
+def _merged(
+    batches: list[Batch], decided: list[Decided], n: int
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series]:
+    """The outcomes of the batches in file order: codes (int64), ok (bool), reasons and notes
+    (text, Arrow-backed like the log's own text columns).
+
+    The engine returns shared tuples (``OK``, one per refusal), so the outcomes are put in
+    order as indices into the few distinct objects (numpy and Arrow, no Python loop per row)."""
+    table: list[Outcome] = []
+    which = np.zeros(n, dtype=np.int64)
+    for b, d in zip(batches, decided, strict=True):
+        ids = np.fromiter(map(id, d.outcomes), dtype=np.int64, count=len(d.outcomes))
+        _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+        which[np.frombuffer(b.rows, dtype=np.int64)] = inverse + len(table)
+        table.extend(d.outcomes[i] for i in first.tolist())
+    table = table or [(0, "", "")]
+    codes = np.array([o[0] for o in table], dtype=np.int64)[which]
+    ok = np.array([o[1] == "" for o in table], dtype=bool)[which]
+    return codes, ok, _texts([o[1] for o in table], which), _texts([o[2] for o in table], which)
+
+
+def _texts(values: list[str], which: np.ndarray) -> pd.Series:
+    """``values[which]`` as a text column (pandas' ``str`` dtype, Arrow-backed)."""
+    taken = pa.array(values, type=pa.string()).take(pa.array(which))
+    return pd.Series(pd.array(taken, dtype=_STRINGS))
+
+
+def replay_workers(workers: int | str, n_ops: int, oversubscribe: bool = False) -> int:
+    """Processes deciding a log of ``n_ops`` operations: ``"auto"`` is one per CPU from
+    :data:`PARALLEL_MIN_OPS` operations, else 1; 0 is one per CPU; never more than the CPUs
+    unless ``oversubscribe``."""
+    if workers == "auto":
+        workers = 0 if n_ops >= PARALLEL_MIN_OPS else 1
+    return resolve_workers(workers, n_ops, max(n_ops, 1), oversubscribe)
 
 
 def _never_created(log: OpsLog, i: int) -> None:
@@ -160,6 +241,8 @@ def replay(
     *,
     usage: str | Path | pd.DataFrame | None = None,
     overrides: Iterable[str] = (),
+    workers: int | str = 1,
+    oversubscribe: bool = False,
 ) -> ReplayResult:
     """Replay an operations log through the rules engine, and bill what it did.
 
@@ -180,6 +263,12 @@ def replay(
         as overage; None: no usage lines.
     overrides : iterable of str
         ``dotted.key=value`` catalog overrides (``--set``).
+    workers : int or "auto"
+        Processes deciding the operations, the apps split among them (apps share no engine
+        state; the outputs are the same byte for byte): 1 (default) in this process; 0 one per
+        CPU; ``"auto"`` one per CPU from :data:`PARALLEL_MIN_OPS` operations, else 1.
+    oversubscribe : bool
+        Allow more ``workers`` than CPUs (else capped at the CPU count).
 
     Returns
     -------
@@ -196,17 +285,20 @@ def replay(
         A catalog that cannot be read or validated.
     """
     cat = load_catalog(catalog, overrides)
-    log = read_ops(ops, cat.tz)
-    usage_df = read_usage(usage) if usage is not None else None
-    engine = Engine(cat)
-    codes, reasons, notes, app_names = _run(log, engine)
+    raw, source = read_table(ops, "operations log")
+    executor = LocalExecutor(replay_workers(workers, len(raw), oversubscribe))
+    try:
+        executor.start()  # the workers start while the log is validated
+        log = validate_ops(raw, source, cat.tz)
+        usage_df = read_usage(usage) if usage is not None else None
+        codes, ok, reasons, notes, named = _run(log, cat, executor)
+    finally:
+        executor.close()
     outcomes = log.raw.copy()
-    ok = np.asarray(reasons, dtype=object) == ""
     outcomes["ok"] = ok
-    outcomes["error_code"] = np.array(codes, dtype="int64")
-    outcomes["reason"] = pd.Series(reasons, dtype=object)
-    outcomes["note"] = pd.Series(notes, dtype=object)
-    named = sorted(((app_names[r[0]], *r[1:]) for r in engine.timeline()), key=lambda r: r[:2])
+    outcomes["error_code"] = codes
+    outcomes["reason"] = reasons.set_axis(outcomes.index)
+    outcomes["note"] = notes.set_axis(outcomes.index)
     timeline = timeline_frame(named, cat)  # sorted by app name, then start (docs/design.md)
     purchases = _purchases(log, ok, cat)
     bills = _bill(timeline, purchases, usage_df, cat, log)

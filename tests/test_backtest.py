@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from sim.cli.app import main
+from sim.errors import InputError
 from sim.files.catalogs import load_catalog
 from sim.studies.backtest import (
     APP_IMPACT_COLUMNS,
@@ -143,6 +144,24 @@ def test_two_workers_give_the_same_tables():
     two = backtest(OPS, cat_a, cat_b, usage=USAGE, workers=2)
     for name in ("bill_diff", "app_impact", "outcome_diff"):
         pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name))
+
+
+def test_two_workers_report_a_malformed_log_as_one(tmp_path: Path):
+    """The replays run in the project's worker processes: a log naming a group no row creates
+    gives the one-line error of the serial backtest (the file and the row named)."""
+    log = pd.read_csv(OPS, dtype=str, keep_default_na=False)
+    last = log.iloc[[-1]].assign(app="new", user="u", group="never-created")
+    bad = pd.concat([last.assign(op="create_app"), last.assign(op="join_group")])
+    path = tmp_path / "ops.csv"
+    pd.concat([log, bad], ignore_index=True).to_csv(path, index=False)
+    cat = load_catalog("tencent-intl-2022")
+    errors = []
+    for workers in (1, 2):
+        with pytest.raises(InputError) as info:
+            backtest(path, cat, load_catalog(cat, CHANGES), workers=workers)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+    assert f"{path}: row {len(log) + 2}:" in errors[0] and "never-created" in errors[0]
 
 
 def test_html_opens_with_the_catalog_diff(out):

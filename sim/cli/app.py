@@ -142,17 +142,28 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="daily usage per app (columns app, date, dau, groups), .csv or .parquet",
     )
+    parser.add_argument(
+        "--workers",
+        type=cli_run.workers_value,
+        default=1,
+        metavar="N",
+        help="processes deciding the operations, the apps split among them (same outputs byte "
+        "for byte; default 1: this process; 0: one per CPU; auto: one per CPU from 1,000,000 "
+        "operations); capped at the CPU count unless --oversubscribe",
+    )
+    parser.add_argument(
+        "--oversubscribe", action="store_true", help="allow more --workers than CPUs"
+    )
 
 
 def _top_refusals(outcomes: Any, limit: int = 6) -> list[str]:
     """'live_group_limit (10036): 2' lines, most frequent first (ties by code, reason)."""
-    refused = outcomes.loc[~outcomes["ok"].astype(bool)]
+    refused = outcomes.loc[~outcomes["ok"].astype(bool), ["error_code", "reason"]]
     if refused.empty:
         return []
     counts = (
         refused.assign(error_code=refused["error_code"].fillna(0).astype(int))
-        .groupby(["error_code", "reason"], dropna=False)
-        .size()
+        .value_counts(["error_code", "reason"], sort=False, dropna=False)
         .reset_index(name="n")
         .sort_values(["n", "error_code", "reason"], ascending=[False, True, True])
     )
@@ -191,7 +202,14 @@ def _run_replay(args: argparse.Namespace) -> int:
     usage = read_usage(_existing_file(args.usage, "usage file")) if args.usage else None
     out = _out_dir(args.out)
     with OutputDir(out) as folder:  # locked first: a second writer is refused before any work
-        result = replay(ops, catalog=args.catalog, usage=usage, overrides=list(args.overrides))
+        result = replay(
+            ops,
+            catalog=args.catalog,
+            usage=usage,
+            overrides=list(args.overrides),
+            workers=args.workers,
+            oversubscribe=args.oversubscribe,
+        )
         warn_ignored_usage(args.usage, usage, result.timeline, result.catalog.timezone)
         bills = getattr(result, "bills", None)
         if bills is None:  # a replay without billing: an empty bills.csv

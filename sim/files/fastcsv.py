@@ -38,11 +38,18 @@ def _pandas_only(data: bytes) -> bool:
     return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")  # a lone CR
 
 
-def _initial_space(table: pa.Table) -> bool:
-    """Whether a field of ``table`` starts with a space or a tab (pandas would skip it)."""
-    return any(
-        pc.any(pc.match_substring_regex(col, r"^[ \t]")).as_py() for col in table.columns
-    ) or any(name[:1] in (" ", "\t") for name in table.column_names)
+def _initial_space(data: bytes) -> bool:
+    """Whether a field of the quote-free CSV ``data`` starts with a space or a tab (pandas
+    would skip it): a field starts the file or follows a comma or a line feed. Found from the
+    spaces and tabs (usually none: one memchr-speed scan each) and the byte before each; a
+    regex over every parsed column cost a third of a second per million rows."""
+    if b" " not in data and b"\t" not in data:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    at = np.flatnonzero((raw == ord(" ")) | (raw == ord("\t")))
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # after a byte-order mark
+    before = raw[np.maximum(at - 1, 0)]
+    return bool(np.any((at == start) | (before == ord(",")) | (before == ord("\n"))))
 
 
 _FORMULA = r"^[=+\-@\t\r]"
@@ -55,7 +62,7 @@ def read_csv_fast(path: Path) -> pd.DataFrame | None:
     """The CSV file at ``path`` as text columns (pandas' ``str`` dtype, Arrow-backed), or
     ``None`` when pandas' reader must read it (see the module docstring)."""
     data = path.read_bytes()
-    if not data or _pandas_only(data):
+    if not data or _pandas_only(data) or _initial_space(data):
         return None
     end = data.find(b"\n")
     header = data[: end if end >= 0 else len(data)].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
@@ -76,7 +83,7 @@ def read_csv_fast(path: Path) -> pd.DataFrame | None:
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if table.column_names != names or _initial_space(table):
+    if table.column_names != names:
         return None
     return table.to_pandas(types_mapper={pa.string(): _STRINGS}.get)
 
@@ -99,6 +106,10 @@ def _arrow_column(s: pd.Series) -> pa.ChunkedArray | pa.Array | None:
         return pa.array(s.to_numpy(), type=pa.bool_())
     if isinstance(dtype, np.dtype) and dtype == np.int64:
         return pa.array(s.to_numpy(), type=pa.int64())
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        arr = pa.array(s, from_pandas=True)  # the column's own Arrow data, not a copy
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            return _safe(arr)
     if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):
         try:
             return _safe(pa.array(s, type=pa.large_string(), from_pandas=True))

@@ -40,10 +40,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import SimError
-from sim.model.store import Stored, TaskStore
+
+if TYPE_CHECKING:  # imported where a store is given: a worker without one needs no pandas
+    from sim.model.store import TaskStore
 
 AUTO_MIN_UNITS = 20_000
 """``workers="auto"`` plays in this process below this much work (tenant-months): a worker
@@ -153,8 +155,12 @@ def pending_tasks(
     """The results already in the store (by task index) and the indices still to play."""
     ready: dict[int, Any] = {}
     todo: list[int] = []
+    if store is None:
+        return ready, list(range(len(tasks)))
+    from sim.model.store import Stored
+
     for i, task in enumerate(tasks):
-        if store is not None and store.has(task.digest):
+        if store.has(task.digest):
             ready[i] = Stored(task.digest)
             prog.tick(i, task.size)
         else:
@@ -163,7 +169,11 @@ def pending_tasks(
 
 
 def stored_result(value: Any, store: TaskStore | None) -> Any:
-    return store.get(value.digest) if isinstance(value, Stored) and store is not None else value
+    if store is None:
+        return value
+    from sim.model.store import Stored
+
+    return store.get(value.digest) if isinstance(value, Stored) else value
 
 
 # -- local ------------------------------------------------------------------------------------
@@ -213,6 +223,19 @@ class LocalExecutor:
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
+        self._started: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the worker processes now, so that they start (spawn, import) while this process
+        prepares the tasks; the next :meth:`map` plays on them (its progress then counts whole
+        tasks). :meth:`close` ends them if no map does. Nothing to start with one worker."""
+        if self.workers <= 1 or self._started is not None:
+            return
+        pool = _new_pool(self.workers, None)
+        with _no_sigint():
+            for _ in range(self.workers):  # one process is spawned per task waiting
+                pool.submit(int)
+        self._started = pool
 
     def map(
         self,
@@ -242,14 +265,12 @@ class LocalExecutor:
         todo: list[int],
         store: TaskStore | None,
     ) -> Iterator[Any]:
-        ctx = multiprocessing.get_context("spawn")
-        progress_q = ctx.Queue() if prog.progress is not None else None
-        pool = ProcessPoolExecutor(
-            self.workers,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(progress_q, os.getpid()),
-        )
+        progress_q = None
+        pool, self._started = self._started, None
+        if pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            progress_q = ctx.Queue() if prog.progress is not None else None
+            pool = _new_pool(self.workers, progress_q)
         pending: dict[int, Future[Any]] = {}
         try:
             for nxt in range(len(tasks)):
@@ -269,7 +290,20 @@ class LocalExecutor:
             _terminate(pool, pending)
 
     def close(self) -> None:
-        pass
+        """End worker processes started by :meth:`start` that no map used."""
+        pool, self._started = self._started, None
+        if pool is not None:
+            _terminate(pool, {})
+
+
+def _new_pool(workers: int, progress_q: Any) -> ProcessPoolExecutor:
+    """``workers`` spawned processes that ignore SIGINT and die with this one."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(progress_q, os.getpid()),
+    )
 
 
 def _outcome(fut: Future[Any], task: Any) -> Any:

@@ -21,14 +21,11 @@ plain ``sim replay`` runs. Both catalogs must bill in one currency.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +35,7 @@ from sim.core.catalog import Catalog
 from sim.core.catalog_diff import CatalogChange, diff_catalogs
 from sim.errors import CatalogError, InputError
 from sim.files.opslog import parse_times, read_ops, read_table, read_usage
+from sim.model.executor import LocalExecutor, Tick
 from sim.replayer import ReplayResult, replay
 
 BILL_DIFF_COLUMNS = ("app", "month", "item", "option", "amount_a", "amount_b", "delta")
@@ -94,8 +92,27 @@ class Backtest:
 
 # -- the two replays -----------------------------------------------------------------------------
 
-_SHARED: dict[str, Any] = {}
-"""The log handed to a forked worker without pickling it (set just before the fork)."""
+
+@dataclass(frozen=True)
+class _Replay:
+    """One side's replay, a task of the project's executor (played here or in a worker)."""
+
+    ops: pd.DataFrame
+    usage: pd.DataFrame | None
+    catalog: Catalog
+    side: str
+
+    @property
+    def size(self) -> int:
+        return len(self.ops)
+
+    @property
+    def digest(self) -> str:
+        return ""  # never stored
+
+    @property
+    def label(self) -> str:
+        return f"the replay under catalog {self.side} ({self.catalog.name!r})"
 
 
 def _side(result: ReplayResult, usage: pd.DataFrame | None) -> Side:
@@ -113,27 +130,19 @@ def _side(result: ReplayResult, usage: pd.DataFrame | None) -> Side:
     )
 
 
-def _replay_side(catalog: Catalog) -> Side:
-    ops, usage = _SHARED["ops"], _SHARED["usage"]
-    return _side(replay(ops, catalog, usage=usage), usage)
+def _replay_side(task: _Replay, tick: Tick | None = None) -> Side:
+    return _side(replay(task.ops, task.catalog, usage=task.usage), task.usage)
 
 
 def _replay_both(
     ops: pd.DataFrame, usage: pd.DataFrame | None, cat_a: Catalog, cat_b: Catalog, workers: int
 ) -> tuple[Side, Side]:
-    """Both replays; with ``workers`` 2 (and ``fork`` available) B runs in a forked process
-    that inherits the log instead of receiving a pickled copy."""
-    _SHARED.update(ops=ops, usage=usage)
-    try:
-        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            return _replay_side(cat_a), _replay_side(cat_b)
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            future_b = pool.submit(_replay_side, cat_b)
-            side_a = _replay_side(cat_a)
-            return side_a, future_b.result()
-    finally:
-        _SHARED.clear()
+    """Both replays: with ``workers`` 2, side by side in two worker processes of the project's
+    executor (spawned, ended with the run: :mod:`sim.model.executor`), else one after the
+    other in this process."""
+    tasks = [_Replay(ops, usage, cat_a, "A"), _Replay(ops, usage, cat_b, "B")]
+    side_a, side_b = LocalExecutor(min(workers, 2)).map(_replay_side, tasks)
+    return side_a, side_b
 
 
 # -- the tables ----------------------------------------------------------------------------------
@@ -236,7 +245,8 @@ def backtest(
     risk_threshold : float
         Fraction of ``total_a`` above which a rise puts an app at risk (0.20 = 20 %).
     workers : int
-        2 replays B in a forked process while A runs here; 1 runs them one after the other.
+        2 replays A and B side by side in two worker processes (:mod:`sim.model.executor`);
+        1 runs them one after the other in this process.
 
     Raises
     ------
