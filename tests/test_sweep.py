@@ -159,6 +159,20 @@ def test_best_point_takes_the_highest_mean_and_bootstraps_its_interval() -> None
     assert edge["edge"] == ["p"]
 
 
+def test_an_off_grid_reference_that_earns_more_is_reported() -> None:
+    df = _synthetic({100: [1, 2], 200: [3, 4], 450: [9, 10]})
+    own = df["p"] == 450  # the scenario's own value, off the grid
+    df["reference"], df["on_grid"] = own, ~own
+    best = sweep.best_point(df, ["p"])
+    assert best["values"] == {"p": 200}  # grid points only
+    assert best["reference_better"] == pytest.approx(9.5)
+    df.loc[own, "revenue_total"] = [0, 1]  # now it earns less
+    assert sweep.best_point(df, ["p"])["reference_better"] is None
+    assert (
+        sweep.best_point(_synthetic({100: [1, 2], 200: [3, 4]}), ["p"])["reference_better"] is None
+    )
+
+
 def test_a_noisy_maximum_has_a_wide_interval() -> None:
     rng = np.random.default_rng(3)
     prices = [100, 200, 300, 400, 500]

@@ -100,6 +100,11 @@ def run(args: argparse.Namespace) -> int:
     _say(f"revenue-maximising point: {where} (mean revenue {best['revenue']['mean']:,.2f})")
     if best["edge"]:
         _say(f"warning: the maximum is at the edge of the grid for {', '.join(best['edge'])}")
+    if best["reference_better"] is not None:
+        _say(
+            "warning: the scenario's own values (not on the grid) earn more, mean revenue "
+            f"{best['reference_better']:,.2f}: the grid misses the maximum"
+        )
     _say(f"wrote {', '.join(p.name for p in paths)} to {out}")
     return 0
 

@@ -150,6 +150,12 @@ def _best(best: dict[str, Any], plan: sw.Sweep) -> str:
             f'<p class="warn">Warning: the maximum is at the edge of the grid for {keys}: the '
             "revenue may keep rising beyond it; widen the grid.</p>"
         )
+    if best["reference_better"] is not None:
+        parts.append(
+            '<p class="warn">Warning: the scenario\'s own values (the reference point, not on '
+            f"the grid) earn more, mean revenue {best['reference_better']:,.2f}: the grid misses "
+            "the maximum; widen it towards them.</p>"
+        )
     parts.append(
         '<p class="note">How it is computed: the point with the highest mean revenue over the '
         f"replications (grid points only). Its interval is a percentile bootstrap: {sw.BOOTSTRAP} "

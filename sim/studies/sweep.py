@@ -430,7 +430,9 @@ def best_point(df: pd.DataFrame, keys: Sequence[str], seed: int = 0) -> dict[str
     indices -- the same for every point, keeping the random numbers paired): the 2.5 % and
     97.5 % percentiles, for each numeric key, of the maximising point's value in the resamples;
     ``share`` is the fraction of resamples that pick the same point. ``edge`` lists the keys
-    whose maximising value is the lowest or highest of the grid."""
+    whose maximising value is the lowest or highest of the grid. ``reference_better`` is the
+    mean revenue of the scenario's own values when they are not on the grid and earn more than
+    the maximising point (the grid brackets the wrong region), else None."""
     grid = df[df["on_grid"]]
     wide = grid.pivot_table(index="replication", columns="point", values="revenue_total")
     wide = wide.dropna(axis=0)
@@ -450,6 +452,7 @@ def best_point(df: pd.DataFrame, keys: Sequence[str], seed: int = 0) -> dict[str
         "replications": n,
         "interval": {},
         "edge": [],
+        "reference_better": _reference_better(df, float(mean[top])),
     }
     by_point = grid.drop_duplicates("point").set_index("point")
     for k in keys:
@@ -462,3 +465,12 @@ def best_point(df: pd.DataFrame, keys: Sequence[str], seed: int = 0) -> dict[str
         if float(values[k]) in (float(col.min()), float(col.max())) and col.nunique() > 1:
             out["edge"].append(k)
     return out
+
+
+def _reference_better(df: pd.DataFrame, best: float) -> float | None:
+    """The mean revenue of an off-grid reference point when it beats ``best``, else None."""
+    ref = df[df["reference"] & ~df["on_grid"]]
+    if ref.empty:
+        return None
+    revenue = float(ref["revenue_total"].mean())
+    return revenue if revenue > best else None
