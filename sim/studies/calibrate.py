@@ -34,7 +34,7 @@ from sim.studies import calibrate_price as price
 from sim.studies import calibrate_renewal as renewal
 from sim.studies import calibrate_upgrade as upgrade
 from sim.studies.calibrate_data import Observed, assign_segments, read_observed
-from sim.studies.calibrate_yaml import apply_estimates, scenario_data, scenario_text
+from sim.studies.calibrate_yaml import apply_estimates, scenario_data, scenario_text, with_policy
 
 FIT_COLUMNS = ("segment", "parameter", "estimate", "ci_low", "ci_high", "prior", "method")
 POLICY = "upgrade_on_errors"
@@ -206,9 +206,7 @@ def fit_reaction_days(
 
     def run(rd: float) -> None:
         progress(f"simulated moments: reaction_days {rd:g}", len(points), len(grid))
-        d = scaled(data, most)
-        d["behaviour"] = _with_policy(d.get("behaviour", {}), "reaction_days", rd)
-        t = simulate(d, cluster=cluster)
+        t = simulate(with_policy(scaled(data, most), POLICY, reaction_days=rd), cluster=cluster)
         k, m = ops.conversion(t.console_ops, t.usage)
         points[rd] = k / max(m, 1e-12)
 
@@ -246,14 +244,6 @@ def player(
         return simulate(scaled({**d, **(extra or {})}, most), cluster=cluster).console_ops
 
     return play
-
-
-def _with_policy(behaviour: dict[str, Any], name: str, value: float) -> dict[str, Any]:
-    b = dict(behaviour)
-    pol = dict(b.get("policies", {}))
-    pol[POLICY] = {**pol.get(POLICY, {}), name: value}
-    b["policies"] = pol
-    return b
 
 
 # -- goodness of fit ----------------------------------------------------------------------------

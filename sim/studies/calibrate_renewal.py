@@ -25,6 +25,7 @@ import pandas as pd
 from sim.core.calendar import add_months_anchor
 from sim.model.scenario import Scenario
 from sim.studies import calibrate_fit as fit
+from sim.studies.calibrate_yaml import with_policy
 
 PARAMETER = "behaviour.policies.prepaid.renew_probability"
 GRID = (0.1, 0.4, 0.7, 1.0)
@@ -87,10 +88,7 @@ def fit_renew_probability(
     curve = []
     for j, rp in enumerate(grid):
         progress(f"simulated moments: renew_probability {rp:g}", j, len(grid))
-        b = dict(data.get("behaviour", {}))
-        pol = dict(b.get("policies", {}))
-        pol["prepaid"] = {**pol.get("prepaid", {}), "renew_probability": rp}
-        k, n = renewals(play({**data, "behaviour": {**b, "policies": pol}}), end, tz)
+        k, n = renewals(play(with_policy(data, "prepaid", renew_probability=rp)), end, tz)
         curve.append((rp, k / max(n, 1)))
     c = pd.DataFrame(curve, columns=["renew_probability", "renewed_share"])
     c.attrs["observed"] = share

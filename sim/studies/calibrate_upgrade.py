@@ -46,6 +46,7 @@ import pandas as pd
 from sim.model.console import CODES
 from sim.studies import calibrate_fit as fit
 from sim.studies import calibrate_ops as ops
+from sim.studies.calibrate_yaml import with_policy
 
 POLICY = "upgrade_on_errors"
 THRESHOLD = f"behaviour.policies.{POLICY}.threshold"
@@ -174,10 +175,7 @@ def fit_reaction_days(
 
     def run(rd: float) -> None:
         progress(f"simulated moments: reaction_days {rd:g}", len(points), len(grid))
-        b = dict(data.get("behaviour", {}))
-        pol = dict(b.get("policies", {}))
-        pol[POLICY] = {**pol.get(POLICY, {}), "reaction_days": rd, "threshold": int(threshold)}
-        w = moment({**data, "behaviour": {**b, "policies": pol}})
+        w = moment(with_policy(data, POLICY, reaction_days=rd, threshold=int(threshold)))
         points[rd] = (len(w), geometric_wait(w) if len(w) else math.inf)
 
     for rd in grid:

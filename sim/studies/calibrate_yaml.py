@@ -47,6 +47,16 @@ def scenario_data(sc: Scenario) -> dict[str, Any]:
     return data
 
 
+def with_policy(data: dict[str, Any], policy: str, **values: Any) -> dict[str, Any]:
+    """A copy of scenario ``data`` with ``values`` set in ``behaviour.policies.<policy>``
+    (the rest shared with ``data``, which is left as it is)."""
+    behaviour = dict(data.get("behaviour", {}))
+    policies = dict(behaviour.get("policies", {}))
+    policies[policy] = {**policies.get(policy, {}), **values}
+    behaviour["policies"] = policies
+    return {**data, "behaviour": behaviour}
+
+
 def apply_estimates(data: dict[str, Any], estimates: Sequence[Estimate]) -> dict[str, Any]:
     """``data`` with the estimates in (rounded to 4 significant digits, within the fields'
     bounds); start-state shares renormalised."""
