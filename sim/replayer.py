@@ -9,30 +9,40 @@
 
 from __future__ import annotations
 
+import gc
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sim.core.calendar import month_index, month_start
 from sim.core.catalog import Catalog
 from sim.core.vocab import Outcome
 from sim.errors import InputError
 from sim.files.catalogs import load_catalog
+from sim.files.fastcsv import TEXT, to_pandas
 from sim.files.frames import PURCHASE_COLUMNS, TIMELINE_COLUMNS, timeline_frame, to_local
 from sim.files.opslog import CONSOLE_OPS, OPS, OpsLog, read_table, read_usage, validate_ops
 from sim.model.executor import LocalExecutor, resolve_workers
 from sim.rules.batch import Batch, Decided, Extra, decide
 
-_STRINGS = pd.StringDtype("pyarrow", na_value=np.nan)
-"""pandas' ``str`` dtype, Arrow-backed: the outcome columns' text, as the log's."""
-
-__all__ = ["PURCHASE_COLUMNS", "TIMELINE_COLUMNS", "ReplayResult", "replay", "timeline_frame"]
+__all__ = [
+    "PURCHASE_COLUMNS",
+    "TIMELINE_COLUMNS",
+    "ReplayResult",
+    "Replayed",
+    "replay",
+    "replay_tables",
+    "timeline_frame",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,30 @@ class ReplayResult:
     purchases: pd.DataFrame
     bills: pd.DataFrame
     catalog: Catalog
+
+
+OUTCOME_COLUMNS = ("ok", "error_code", "reason", "note")
+"""The columns a replay adds to the log's rows (replacing any of the same name in place)."""
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A replay's tables as :func:`replay_tables` gives them: ``outcomes`` is an Arrow table
+    when the log was a CSV file Arrow read (written out without a detour through pandas), else
+    a DataFrame; the columns and values are :class:`ReplayResult`'s either way."""
+
+    outcomes: pd.DataFrame | pa.Table
+    timeline: pd.DataFrame
+    purchases: pd.DataFrame
+    bills: pd.DataFrame
+    catalog: Catalog
+
+    def result(self) -> ReplayResult:
+        """The :class:`ReplayResult` (outcomes as a DataFrame)."""
+        outcomes = self.outcomes
+        if isinstance(outcomes, pa.Table):
+            outcomes = to_pandas(outcomes)
+        return ReplayResult(outcomes, self.timeline, self.purchases, self.bills, self.catalog)
 
 
 PARALLEL_MIN_OPS = 1_000_000
@@ -60,22 +94,20 @@ def _extras(log: OpsLog, user_id: dict[str, int]) -> dict[int, Extra]:
     c = log.columns
     needs = (log.op_code == OPS.index("create_group")) | (log.op_code < len(CONSOLE_OPS))
     idx = np.flatnonzero(needs).tolist()
+    if not idx:
+        return {}
+    pick = itemgetter(*idx, idx[0])  # the rows' values as one tuple (C speed; the extra
+    # row keeps a one-row pick a tuple too, and zip below drops it)
     members = [
         tuple(user_id.setdefault(m, len(user_id)) for m in names) if names else ()
-        for names in (c["members"][i] for i in idx)
+        for names in pick(c["members"])
     ]
     columns = [
-        [c[name][i] for i in idx]
+        pick(c[name])
         for name in ("edition", "live_unlimited", "groups_per_user", "members_per_group")
     ]
-    rest = zip(
-        [c["group_type"][i] for i in idx],
-        members,
-        *columns,
-        [c["months"][i] for i in idx],
-        strict=True,
-    )
-    return dict(zip(idx, rest, strict=True))
+    rest = zip(pick(c["group_type"]), members, *columns, pick(c["months"]), strict=False)
+    return dict(zip(idx, rest, strict=False))
 
 
 def _parts(app_ids: np.ndarray, n_apps: int, n: int) -> np.ndarray:
@@ -117,31 +149,44 @@ def split_by_app(log: OpsLog, catalog: Catalog, n: int) -> tuple[list[Batch], np
     (list of Batch, numpy.ndarray)
         The batches, and the app names (object array) by app id.
     """
-    order = np.argsort(log.t_ns, kind="stable")
-    app_ids, app_names = pd.factorize(log.text["app"])
-    group_ids, _ = pd.factorize(log.text["group"])
-    user_ids, user_names = pd.factorize(log.text["user"])
+    order = _time_order(log.t_ns)
+    app_ids, app_names = _factorize(log.text["app"])
+    group_ids, _ = _factorize(log.text["group"])
+    user_ids, user_names = _factorize(log.text["user"])
     n = max(1, min(n, len(app_names)))  # no empty batch
-    extra = _extras(log, {name: k for k, name in enumerate(user_names.tolist())})
+    extra = _extras(log, {name: k for k, name in enumerate(user_names)})
     part = _parts(app_ids, len(app_names), n)[app_ids]
+    columns = (log.t_ns, log.op_code, app_ids, user_ids, group_ids)
     batches = []
     for k in range(n):
-        rows = order if n == 1 else order[part[order] == k]
-        mine = extra if n == 1 else {i: x for i, x in extra.items() if part[i] == k}
-        batches.append(
-            Batch(
-                catalog=catalog,
-                ops=OPS,
-                rows=_ints(rows),
-                t=_ints(log.t_ns[rows]),
-                op=_ints(log.op_code[rows]),
-                app=_ints(app_ids[rows]),
-                user=_ints(user_ids[rows]),
-                group=_ints(group_ids[rows]),
-                extra=mine,
-            )
+        if n == 1:
+            rows = np.arange(len(log.t_ns)) if order is None else order
+            mine = extra
+        else:
+            rows = np.flatnonzero(part == k) if order is None else order[part[order] == k]
+            mine = {i: x for i, x in extra.items() if part[i] == k}
+        whole = n == 1 and order is None  # every row in file order: nothing to pick
+        t, op, app, user, group = (
+            _ints(c) for c in (columns if whole else [c[rows] for c in columns])
         )
+        batches.append(Batch(catalog, OPS, _ints(rows), t, op, app, user, group, extra=mine))
     return batches, np.asarray(app_names, dtype=object)
+
+
+def _time_order(t_ns: np.ndarray) -> np.ndarray | None:
+    """The rows in time order, ties in file order; None when that is the file's order (a log
+    usually is in time order: then nothing to sort or move)."""
+    if len(t_ns) < 2 or bool((t_ns[1:] >= t_ns[:-1]).all()):
+        return None
+    return np.argsort(t_ns, kind="stable")
+
+
+def _factorize(texts: pa.Array) -> tuple[np.ndarray, list[str]]:
+    """Int ids of ``texts`` (0, 1, ... in order of first appearance, as ``pandas.factorize``)
+    and the texts by id."""
+    encoded = pc.dictionary_encode(texts)
+    ids = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return ids, encoded.dictionary.to_pylist()
 
 
 def _run(
@@ -170,9 +215,9 @@ def _run(
 
 def _merged(
     batches: list[Batch], decided: list[Decided], n: int
-) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series]:
+) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
     """The outcomes of the batches in file order: codes (int64), ok (bool), reasons and notes
-    (text, Arrow-backed like the log's own text columns).
+    (Arrow text).
 
     The engine returns shared tuples (``OK``, one per refusal), so the outcomes are put in
     order as indices into the few distinct objects (numpy and Arrow, no Python loop per row)."""
@@ -180,19 +225,20 @@ def _merged(
     which = np.zeros(n, dtype=np.int64)
     for b, d in zip(batches, decided, strict=True):
         ids = np.fromiter(map(id, d.outcomes), dtype=np.int64, count=len(d.outcomes))
-        _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+        inverse, distinct = pd.factorize(ids)  # hashing: no sort of a million ids
+        one = np.zeros(len(distinct), dtype=np.int64)
+        one[inverse] = np.arange(len(ids))  # a row of each distinct outcome (any will do)
         which[np.frombuffer(b.rows, dtype=np.int64)] = inverse + len(table)
-        table.extend(d.outcomes[i] for i in first.tolist())
+        table.extend(d.outcomes[i] for i in one.tolist())
     table = table or [(0, "", "")]
     codes = np.array([o[0] for o in table], dtype=np.int64)[which]
     ok = np.array([o[1] == "" for o in table], dtype=bool)[which]
     return codes, ok, _texts([o[1] for o in table], which), _texts([o[2] for o in table], which)
 
 
-def _texts(values: list[str], which: np.ndarray) -> pd.Series:
-    """``values[which]`` as a text column (pandas' ``str`` dtype, Arrow-backed)."""
-    taken = pa.array(values, type=pa.string()).take(pa.array(which))
-    return pd.Series(pd.array(taken, dtype=_STRINGS))
+def _texts(values: list[str], which: np.ndarray) -> pa.Array:
+    """``values[which]`` as Arrow text."""
+    return pa.array(values, type=pa.string()).take(pa.array(which))
 
 
 def replay_workers(workers: int | str, n_ops: int, oversubscribe: bool = False) -> int:
@@ -206,10 +252,14 @@ def replay_workers(workers: int | str, n_ops: int, oversubscribe: bool = False) 
 
 def _never_created(log: OpsLog, i: int) -> None:
     raise InputError(
-        f"{log.source}: row {i + 1}: op {log.text['op'].iat[i]} on group "
-        f"{log.text['group'].iat[i]!r} of app {log.text['app'].iat[i]!r}, which no earlier "
+        f"{log.source}: row {i + 1}: op {_at(log, 'op', i)} on group "
+        f"{_at(log, 'group', i)!r} of app {_at(log, 'app', i)!r}, which no earlier "
         "create_group row creates; expected a create_group row for it before"
     )
+
+
+def _at(log: OpsLog, column: str, i: int) -> str:
+    return str(log.text[column][i].as_py())
 
 
 def _purchases(log: OpsLog, ok: np.ndarray, catalog: Catalog) -> pd.DataFrame:
@@ -220,7 +270,7 @@ def _purchases(log: OpsLog, ok: np.ndarray, catalog: Catalog) -> pd.DataFrame:
         return pd.DataFrame({k: pd.Series(dtype=object) for k in PURCHASE_COLUMNS})
     df = pd.DataFrame(
         {
-            "app": log.text["app"].take(idx).tolist(),
+            "app": log.text["app"].take(pa.array(idx, type=pa.int64())).to_pylist(),
             "time": to_local([int(log.t_ns[i]) for i in idx], catalog.timezone),
             "edition": [c["edition"][i] for i in idx],
             "months": [c["months"][i] or 1 for i in idx],
@@ -284,27 +334,78 @@ def replay(
     CatalogError
         A catalog that cannot be read or validated.
     """
+    tables = replay_tables(
+        ops, catalog, usage=usage, overrides=overrides, workers=workers, oversubscribe=oversubscribe
+    )
+    return tables.result()
+
+
+def replay_tables(
+    ops: str | Path | pd.DataFrame,
+    catalog: Catalog | str | Path | None = None,
+    *,
+    usage: str | Path | pd.DataFrame | None = None,
+    overrides: Iterable[str] = (),
+    workers: int | str = 1,
+    oversubscribe: bool = False,
+) -> Replayed:
+    """:func:`replay`, with the outcomes of a CSV log Arrow reads kept as an Arrow table (what
+    ``sim replay`` writes: the same bytes, without a million-row detour through pandas).
+    Parameters, returns and errors as :func:`replay`'s."""
     cat = load_catalog(catalog, overrides)
-    raw, source = read_table(ops, "operations log")
-    executor = LocalExecutor(replay_workers(workers, len(raw), oversubscribe))
-    try:
-        executor.start()  # the workers start while the log is validated
-        log = validate_ops(raw, source, cat.tz)
-        usage_df = read_usage(usage) if usage is not None else None
-        codes, ok, reasons, notes, named = _run(log, cat, executor)
-    finally:
-        executor.close()
-    outcomes = log.raw.copy()
-    outcomes["ok"] = ok
-    outcomes["error_code"] = codes
-    outcomes["reason"] = reasons.set_axis(outcomes.index)
-    outcomes["note"] = notes.set_axis(outcomes.index)
-    timeline = timeline_frame(named, cat)  # sorted by app name, then start (docs/design.md)
-    purchases = _purchases(log, ok, cat)
-    bills = _bill(timeline, purchases, usage_df, cat, log)
-    return ReplayResult(
+    raw, source = read_table(ops, "operations log", arrow=True)
+    # this process decides a share too: N processes are N - 1 workers and this one
+    executor = LocalExecutor(replay_workers(workers, len(raw), oversubscribe), here=True)
+    with _collector_paused():
+        try:
+            executor.start()  # the workers start while the log is validated
+            log = validate_ops(raw, source, cat.tz)
+            usage_df = read_usage(usage) if usage is not None else None
+            codes, ok, reasons, notes, named = _run(log, cat, executor)
+        finally:
+            executor.close()
+        added = dict(zip(OUTCOME_COLUMNS, (ok, codes, reasons, notes), strict=True))
+        outcomes = _with_outcomes(log.raw, added)
+        timeline = timeline_frame(named, cat)  # sorted by app name, then start (design.md)
+        purchases = _purchases(log, ok, cat)
+        bills = _bill(timeline, purchases, usage_df, cat, log)
+    return Replayed(
         outcomes=outcomes, timeline=timeline, purchases=purchases, bills=bills, catalog=cat
     )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a log is validated, decided and billed: the
+    log's columns are million-row lists and the engine's state holds no reference cycles
+    (reference counting frees what it drops), but each full collection would walk them all --
+    0.8e9 instructions, 5% of a replay of a million operations (callgrind)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _with_outcomes(raw: pd.DataFrame | pa.Table, added: dict[str, Any]) -> pd.DataFrame | pa.Table:
+    """The log's rows as given plus the outcome columns (a column of the same name in the log
+    is replaced where it stands, as assigning a DataFrame column does)."""
+    if isinstance(raw, pd.DataFrame):
+        outcomes = raw.copy()
+        for name, values in added.items():
+            if isinstance(values, pa.Array):  # text: pandas' str dtype, Arrow-backed
+                values = pd.Series(pd.array(values, dtype=TEXT), index=outcomes.index)
+            outcomes[name] = values
+        return outcomes
+    for name, values in added.items():
+        arr = values if isinstance(values, pa.Array) else pa.array(values)
+        if name in raw.column_names:
+            raw = raw.set_column(raw.column_names.index(name), name, arr)
+        else:
+            raw = raw.append_column(name, arr)
+    return raw
 
 
 def _bill(

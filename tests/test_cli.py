@@ -353,7 +353,7 @@ def test_ctrl_c_is_one_line_exit_130_and_nothing_written(capsys, tmp_path, monke
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.replayer, "replay", interrupted)
+    monkeypatch.setattr(sim.replayer, "replay_tables", interrupted)
     ops = _log(tmp_path, *GOOD)
     out = tmp_path / "out"
     assert main(["replay", str(ops), "--out", str(out)]) == 130

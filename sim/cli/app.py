@@ -191,18 +191,29 @@ def _bill_totals(bills: Any) -> list[str]:
     return [f"{total} {currency}" for currency, total in sorted(totals.items())]
 
 
+def _decisions(outcomes: Any) -> Any:
+    """The ``ok``, ``error_code`` and ``reason`` columns of a replay's outcomes (a DataFrame or
+    an Arrow table) as a DataFrame."""
+    import pandas as pd
+
+    columns = ["ok", "error_code", "reason"]
+    if isinstance(outcomes, pd.DataFrame):
+        return outcomes[columns]
+    return outcomes.select(columns).to_pandas()
+
+
 def _run_replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from sim.files.opslog import read_usage
     from sim.files.outputs import OutputDir
-    from sim.replayer import replay
+    from sim.replayer import replay_tables
 
     ops = _existing_file(args.ops, "ops log")
     usage = read_usage(_existing_file(args.usage, "usage file")) if args.usage else None
     out = _out_dir(args.out)
     with OutputDir(out) as folder:  # locked first: a second writer is refused before any work
-        result = replay(
+        result = replay_tables(
             ops,
             catalog=args.catalog,
             usage=usage,
@@ -217,7 +228,7 @@ def _run_replay(args: argparse.Namespace) -> int:
         for name, df in zip(REPLAY_FILES, (result.outcomes, result.timeline, bills), strict=True):
             folder.write(name, df)
 
-    outcomes = result.outcomes
+    outcomes = _decisions(result.outcomes)
     refused = int((~outcomes["ok"].astype(bool)).sum())
     _say(f"replayed {len(outcomes)} operations: {len(outcomes) - refused} ok, {refused} refused")
     lines = _top_refusals(outcomes)

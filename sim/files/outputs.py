@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from sim.errors import SimError
 from sim.files import folders
 from sim.files.csvrule import format_timestamp, safe_cell, to_csv_frame
-from sim.files.fastcsv import write_csv_fast
+from sim.files.fastcsv import to_pandas, write_csv_arrow, write_csv_fast
 
 __all__ = [
     "OutputDir",
@@ -48,8 +48,12 @@ __all__ = [
 # -- writers --------------------------------------------------------------------------------------
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    if not write_csv_fast(df, path):  # through Arrow when it gives pandas' bytes, else pandas
+def _write_csv(df: pd.DataFrame | pa.Table, path: Path) -> None:
+    if isinstance(df, pa.Table):  # Arrow's writer when it gives pandas' bytes, else pandas
+        if write_csv_arrow(df, path):
+            return
+        df = to_pandas(df)
+    if not write_csv_fast(df, path):
         to_csv_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
@@ -81,8 +85,8 @@ WRITERS: dict[str, Callable[[Any, Path], None]] = {
     ".html": _write_text,
     ".png": _write_bytes,
 }
-"""File suffix -> writer (a DataFrame for tables, plain data for ``.json``, text for
-``.html``, bytes for ``.png``)."""
+"""File suffix -> writer (a DataFrame for tables, or an Arrow table for ``.csv``; plain data
+for ``.json``, text for ``.html``, bytes for ``.png``)."""
 
 
 # -- Parquet, piece by piece ----------------------------------------------------------------------

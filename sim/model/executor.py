@@ -219,11 +219,22 @@ def _in_worker(fn: Callable[[Any, Tick | None], Any], index: int, task: Any) -> 
 
 class LocalExecutor:
     """Tasks played on this machine: in this process (``workers=1``) or in ``workers`` spawned
-    processes, at most ``workers + 1`` results held ahead of the one awaited."""
+    processes, at most ``workers + 1`` results held ahead of the one awaited.
 
-    def __init__(self, workers: int = 1) -> None:
+    With ``here=True`` this process counts as one of the ``workers``: it plays the first task
+    itself while ``workers - 1`` spawned processes play the others (for work that is split in
+    as many tasks as there are CPUs: the whole machine busy, one process fewer to start and
+    feed)."""
+
+    def __init__(self, workers: int = 1, *, here: bool = False) -> None:
         self.workers = max(1, workers)
+        self.here = here and self.workers > 1
         self._started: ProcessPoolExecutor | None = None
+
+    @property
+    def processes(self) -> int:
+        """Worker processes to spawn."""
+        return self.workers - 1 if self.here else self.workers
 
     def start(self) -> None:
         """Start the worker processes now, so that they start (spawn, import) while this process
@@ -231,9 +242,9 @@ class LocalExecutor:
         tasks). :meth:`close` ends them if no map does. Nothing to start with one worker."""
         if self.workers <= 1 or self._started is not None:
             return
-        pool = _new_pool(self.workers, None)
+        pool = _new_pool(self.processes, None)
         with _no_sigint():
-            for _ in range(self.workers):  # one process is spawned per task waiting
+            for _ in range(self.processes):  # one process is spawned per task waiting
                 pool.submit(int)
         self._started = pool
 
@@ -270,15 +281,20 @@ class LocalExecutor:
         if pool is None:
             ctx = multiprocessing.get_context("spawn")
             progress_q = ctx.Queue() if prog.progress is not None else None
-            pool = _new_pool(self.workers, progress_q)
+            pool = _new_pool(self.processes, progress_q)
+        mine = todo.pop(0) if self.here and todo and todo[0] == 0 else None
         pending: dict[int, Future[Any]] = {}
         try:
             for nxt in range(len(tasks)):
                 while nxt not in ready:
                     with _no_sigint():
-                        while todo and len(pending) < self.workers + 1:
+                        while todo and len(pending) < self.processes + 1:
                             i = todo.pop(0)
                             pending[i] = pool.submit(_in_worker, play, i, tasks[i])
+                    if nxt == mine:  # played here while the workers play theirs
+                        ready[nxt] = _named(play, tasks[nxt], functools.partial(prog.tick, nxt))
+                        prog.tick(nxt, tasks[nxt].size, force=True)
+                        continue
                     wait([pending[nxt]], timeout=0.2, return_when=FIRST_COMPLETED)
                     _drain(progress_q, prog)
                     if pending[nxt].done():
