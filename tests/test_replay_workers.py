@@ -345,3 +345,25 @@ def test_an_interrupted_parallel_replay_ends_its_workers_and_writes_nothing(tmp_
     gone, alive = psutil.wait_procs(kids, timeout=10)
     assert alive == []
     assert not out.exists()
+
+
+def test_batches_go_app_after_app_and_the_earliest_malformed_row_is_named():
+    """A batch holds its apps one after the other (each in time order); an operation on a
+    never-created group is reported at the earliest such row in time order even when its app
+    comes later in the batch."""
+    log = pd.DataFrame(
+        {
+            "time": ["2024-01-01T00:00:00", "2024-01-01T00:00:01", "2024-01-01T00:00:02"]
+            + ["2024-01-01T00:00:03", "2024-01-01T00:00:05", "2024-01-01T00:00:04"],
+            "app": ["a", "b", "a", "b", "a", "b"],
+            "op": ["create_app", "create_app", "register_user", "join_group", "join_group"]
+            + ["register_user"],
+            "user": ["", "", "u1", "u1", "u1", "u2"],
+            "group": ["", "", "", "nope", "nope", ""],
+        }
+    )
+    catalog = load_catalog()
+    (batch,), names = replayer.split_by_app(read_ops(log, catalog.tz), catalog, 1)
+    assert list(batch.rows) == [0, 2, 4, 1, 3, 5]  # app a (first seen), then b; by time
+    with pytest.raises(InputError, match=r"row 4: op join_group on group 'nope' of app 'b'"):
+        replay(log)
