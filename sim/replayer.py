@@ -180,10 +180,14 @@ def _order(t_ns: np.ndarray, app_ids: np.ndarray, n_apps: int) -> np.ndarray:
     return by_app if by_time is None else by_time[by_app]
 
 
-def _factorize(texts: pa.Array) -> tuple[np.ndarray, list[str]]:
+def _factorize(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     """Int ids of ``texts`` (0, 1, ... in order of first appearance, as ``pandas.factorize``)
     and the texts by id."""
     encoded = pc.dictionary_encode(texts)
+    if isinstance(encoded, pa.ChunkedArray):  # the chunks share one dictionary
+        encoded = (
+            encoded.combine_chunks() if encoded.num_chunks else pa.array([]).dictionary_encode()
+        )
     ids = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     return ids, encoded.dictionary.to_pylist()
 

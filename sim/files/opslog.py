@@ -81,7 +81,7 @@ class OpsLog:
     t_ns: np.ndarray  # int64 ns since epoch
     columns: dict[str, list[Any]]
     op_code: np.ndarray
-    text: dict[str, pa.Array]
+    text: dict[str, pa.Array | pa.ChunkedArray]
 
 
 def read_table(
@@ -189,7 +189,7 @@ def parse_times(series: pd.Series, tz: dt.tzinfo, source: str, column: str = "ti
     return out
 
 
-def _plain_times(arr: pa.Array) -> pd.Series | None:
+def _plain_times(arr: pa.Array | pa.ChunkedArray) -> pd.Series | None:
     """All the times as naive datetimes when every one has the :data:`_PLAIN` form and is a
     real date and time (Arrow's cast: the values ``pandas.to_datetime`` gives), else None."""
     plain = _plain_bytes(arr)
@@ -212,24 +212,24 @@ _PLAIN_HIGH = np.frombuffer(b"2199-99-99T99:99:99", dtype=np.uint8)
 def _plain_bytes(arr: pa.Array | pa.ChunkedArray) -> bool | None:
     """Whether every text of ``arr`` matches :data:`_PLAIN`, decided on the bytes: each
     position's least and greatest byte over the column (numpy on the Arrow buffers; a regex
-    over a million times costs 0.07 s); None when ``arr`` is not one chunk of texts all 19
-    bytes long (ask the regex). Digits only in digit places and the right separators is the
-    pattern exactly, since the bounds are per position (a separator's bounds are equal)."""
-    if isinstance(arr, pa.ChunkedArray):
-        if arr.num_chunks != 1:
+    over a million times costs 0.07 s); None when a text is not 19 bytes long (ask the regex).
+    Digits only in digit places and the right separators is the pattern exactly, since the
+    bounds are per position (a separator's bounds are equal)."""
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    plain = True
+    for chunk in chunks:
+        buffers = text_buffers(chunk)
+        if buffers is None or chunk.null_count:
             return None
-        arr = arr.chunk(0)
-    buffers = text_buffers(arr)
-    if buffers is None or not len(arr) or arr.null_count:
-        return None
-    offsets, data = buffers
-    if not (np.diff(offsets) == 19).all():
-        return None
-    start = int(offsets[0])
-    cells = data[start : start + 19 * len(arr)].reshape(len(arr), 19)
-    return bool(
-        (cells.min(axis=0) >= _PLAIN_LOW).all() and (cells.max(axis=0) <= _PLAIN_HIGH).all()
-    )
+        offsets, data = buffers
+        if not (np.diff(offsets) == 19).all():
+            return None
+        start = int(offsets[0])
+        cells = data[start : start + 19 * len(chunk)].reshape(len(chunk), 19)
+        if len(chunk):
+            low, high = cells.min(axis=0), cells.max(axis=0)
+            plain &= bool((low >= _PLAIN_LOW).all() and (high <= _PLAIN_HIGH).all())
+    return plain if len(arr) else None
 
 
 def _wall_ns(plain: pd.Series, tz: dt.tzinfo, source: str, column: str) -> np.ndarray:
@@ -482,10 +482,10 @@ def arrow_log(table: pa.Table, name: str, tz: dt.tzinfo) -> OpsLog | None:
     return OpsLog(raw=table, source=name, t_ns=t_ns, columns=columns, op_code=op_code, text=text)
 
 
-def _trimmed(table: pa.Table, column: str) -> pa.Array:
-    """A column stripped (as one array), and only if stripping could change it."""
-    arr = table.column(column).combine_chunks()
-    return pc.utf8_trim_whitespace(arr) if maybe_padded(arr) else arr
+def _trimmed(table: pa.Table, column: str) -> pa.ChunkedArray:
+    """A column stripped, and only if stripping could change it."""
+    arr = table.column(column)
+    return pc.utf8_trim_whitespace(arr) if any(map(maybe_padded, arr.chunks)) else arr
 
 
 def _blank(n: int) -> pa.Array:
@@ -493,17 +493,16 @@ def _blank(n: int) -> pa.Array:
     return pa.repeat(pa.scalar("", pa.large_string()), n)
 
 
-def _empty(texts: pa.Array) -> np.ndarray:
+def _empty(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.equal(texts, "").to_numpy(zero_copy_only=False)
 
 
 def _cells(column: pa.ChunkedArray) -> dict[int, str]:
     """The stripped text of the cells that hold any (usually few), by row."""
-    arr = column.combine_chunks()
-    rows = np.flatnonzero(pc.not_equal(arr, "").fill_null(False).to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(pc.not_equal(column, "").fill_null(False).to_numpy(zero_copy_only=False))
     if not len(rows):
         return {}
-    texts = pc.utf8_trim_whitespace(arr.take(pa.array(rows))).to_pylist()
+    texts = pc.utf8_trim_whitespace(column.take(pa.array(rows))).to_pylist()
     return {r: t for r, t in zip(rows.tolist(), texts, strict=True) if t}
 
 
@@ -545,8 +544,7 @@ def _parsed(cells: dict[str, dict[int, str]], n: int, name: str) -> dict[str, li
 def _times(column: pa.ChunkedArray, tz: dt.tzinfo, name: str) -> np.ndarray:
     """The time column as int64 ns since the epoch: straight from Arrow when every time has
     the :data:`_PLAIN` form (nothing to strip then), else by :func:`parse_times`."""
-    arr = column.combine_chunks()
-    plain = _plain_times(arr)
+    plain = _plain_times(column)
     if plain is not None:
         return _wall_ns(plain, tz, name, "time")
-    return parse_times(to_pandas(pa.table({"time": arr}))["time"], tz, name)
+    return parse_times(to_pandas(pa.table({"time": column}))["time"], tz, name)
