@@ -503,7 +503,10 @@ def _cells(column: pa.ChunkedArray) -> dict[int, str]:
     if not len(rows):
         return {}
     texts = pc.utf8_trim_whitespace(column.take(pa.array(rows))).to_pylist()
-    return {r: t for r, t in zip(rows.tolist(), texts, strict=True) if t}
+    cells = dict(zip(rows.tolist(), texts, strict=True))
+    if "" in texts:  # cells of spaces only: empty
+        cells = {r: t for r, t in cells.items() if t}
+    return cells
 
 
 def _malformed(op_code: np.ndarray, empty: dict[str, np.ndarray], types: dict[int, str]) -> bool:
@@ -513,8 +516,8 @@ def _malformed(op_code: np.ndarray, empty: dict[str, np.ndarray], types: dict[in
         return True
     if any((_NEEDED[c][op_code] & empty[c]).any() for c in _NEEDED):
         return True
-    create = OPS.index("create_group")
-    return any(op_code[r] == create and t not in GROUP_TYPES for r, t in types.items())
+    unknown = [r for r, t in types.items() if t not in GROUP_TYPES]
+    return bool(unknown) and bool((op_code[unknown] == OPS.index("create_group")).any())
 
 
 def _parsed(cells: dict[str, dict[int, str]], n: int, name: str) -> dict[str, list[Any]]:
@@ -525,12 +528,15 @@ def _parsed(cells: dict[str, dict[int, str]], n: int, name: str) -> dict[str, li
         "members_per_group": lambda v, i: _parse_int(v, name, i, "members_per_group"),
         "months": lambda v, i: _parse_int(v, name, i, "months"),
         "members": lambda v, i: tuple(u.strip() for u in v.split(";") if u.strip()),
-        "group_type": lambda v, i: v,
-        "edition": lambda v, i: v,
     }
     columns: dict[str, list[Any]] = {c: [None] * n for c in parsers}
-    columns["group_type"] = [""] * n
     columns["members"] = [()] * n
+    columns["group_type"] = [""] * n
+    columns["edition"] = [None] * n
+    for c in ("group_type", "edition"):  # texts as they are
+        out = columns[c]
+        for i, v in cells[c].items():
+            out[i] = v
     for c, parse in parsers.items():
         out = columns[c]
         for i, v in cells[c].items():
