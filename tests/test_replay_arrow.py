@@ -204,3 +204,17 @@ def test_arrow_writer_writes_the_pandas_writers_bytes(tmp_path_factory, texts):
     assert wrote_arrow == wrote_pandas
     if wrote_arrow:
         assert (folder / "a.csv").read_bytes() == (folder / "p.csv").read_bytes()
+
+
+def test_a_log_with_outcome_column_names_keeps_their_place(tmp_path):
+    """A log that already has ``ok`` or ``note`` columns: they are replaced where they stand,
+    as assigning a DataFrame column does."""
+    log = seeded_log(200, 7, n_apps=3)
+    log.insert(1, "note", "from the log")
+    log["ok"] = "?"
+    path = write(tmp_path, log)
+    fast = replay_tables(path)
+    assert isinstance(fast.outcomes, pa.Table)
+    assert fast.outcomes.column_names[1] == "note"
+    assert fast.outcomes.column_names[-3:] == ["ok", "error_code", "reason"]
+    assert_same(fast.result(), general(path))
