@@ -175,7 +175,7 @@ class Engine(ConsoleOps, GroupOps):
     def group_size(self, app: str, group: str) -> int:
         """Members of ``group`` now, the owner included (0 for a group that does not exist)."""
         g = self.apps[app].groups.get(group)
-        return 0 if g is None else len(g.members)
+        return 0 if g is None else len(g)
 
     def state(self, app: str) -> dict[str, Any]:
         """The app's current state and options (a copy)."""
