@@ -126,7 +126,7 @@ def _parts(app_ids: np.ndarray, n_apps: int, n: int) -> np.ndarray:
 def _ints(values: np.ndarray) -> array[int]:
     """An int column as a 64-bit :class:`array.array` (one copy; pickled as bytes)."""
     out = array("q")
-    out.frombytes(memoryview(np.ascontiguousarray(values, dtype=np.int64)).cast("B"))
+    out.frombytes(np.ascontiguousarray(values, dtype=np.int64).data.cast("B"))  # no copy
     return out
 
 

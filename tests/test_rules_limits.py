@@ -577,6 +577,19 @@ def test_r13_live_groups_skip_the_group_count_check():
     assert e.create_group(T1, "a", "u", "L2", "AVChatRoom") == LIVE
 
 
+def test_r13_a_member_joining_again_is_already_member_at_every_limit():
+    """A member's second join is ``already_member`` (10013) even with the app at its account
+    limit and the group at its member cap (R5, R13): a member is a registered user, so neither
+    limit is what refuses it; a new user is refused ``account_limit`` first (checked before
+    the member cap)."""
+    e = app_on("IM", small_free(accounts=20))
+    assert e.create_group(T1, "a", "o", "g", "Work", members(19)) == OK  # 20 of 20 each
+    assert e.join_group(T1, "a", "m3", "g") == (10013, "already_member", "")
+    assert e.join_group(T1, "a", "o", "g") == (10013, "already_member", "")
+    assert e.join_group(T1, "a", "new", "g") == ACCOUNTS
+    assert e.counts("a")["accounts"] == 20 and e.group_size("a", "g") == 20
+
+
 # -- other group codes (design table) -------------------------------------------------------------
 
 

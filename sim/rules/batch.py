@@ -106,7 +106,7 @@ def decide(batch: Batch, tick: Callable[[int], None] | None = None) -> Decided:
 def _loop(engine: Engine, batch: Batch) -> tuple[list[Outcome], int | None]:
     """The outcomes in batch order, and the position of the first operation in time order
     (ties: file order) on a group its app never created (None: there is none)."""
-    ops, extra = batch.ops, batch.extra
+    ops, extra, rows = batch.ops, batch.extra, batch.rows
     join_k, create_k, leave_k, register_k, dissolve_k = (
         ops.index(op)
         for op in ("join_group", "create_group", "leave_group", "register_user", "dissolve_group")
@@ -115,16 +115,18 @@ def _loop(engine: Engine, batch: Batch) -> tuple[list[Outcome], int | None]:
     register, dissolve = engine.register_user, engine.dissolve_group
     outcomes: list[Outcome] = []
     add = outcomes.append
-    created: set[tuple[int, int]] = set()
+    created: dict[Any, set[Any]] = {}  # app -> groups a create_group row names
     bad: list[int] = []
-    # ids are ints where the engine's signatures say names: it only hashes and compares them
-    rows: Any = zip(batch.rows, batch.t, batch.op, batch.app, batch.user, batch.group, strict=True)
-    for i, t, k, app, user, group in rows:
+    # ids are ints where the engine's signatures say names: it only hashes and compares them;
+    # the row (key of ``extra``) is looked up by position, len(outcomes), for the few rows
+    # that need it: 1M fewer ints made and freed than zipping ``rows`` too
+    columns: Any = zip(batch.t, batch.op, batch.app, batch.user, batch.group, strict=True)
+    for t, k, app, user, group in columns:
         if k == join_k:
             out = join(t, app, user, group)
         elif k == create_k:
-            created.add((app, group))
-            x = extra[i]
+            created.setdefault(app, set()).add(group)
+            x = extra[rows[len(outcomes)]]
             out = create(t, app, user, group, x[0], x[1])
         elif k == leave_k:
             out = leave(t, app, user, group)
@@ -133,8 +135,8 @@ def _loop(engine: Engine, batch: Batch) -> tuple[list[Outcome], int | None]:
         elif k == dissolve_k:
             out = dissolve(t, app, user, group)
         else:
-            out = _console(engine, ops[k], t, app, extra[i])
-        if out[0] == _NOT_FOUND and (app, group) not in created:
+            out = _console(engine, ops[k], t, app, extra[rows[len(outcomes)]])
+        if out[0] == _NOT_FOUND and group not in created.get(app, ()):
             bad.append(len(outcomes))  # a malformed log: the replay fails on the earliest
         add(out)
     return outcomes, min(bad, key=lambda p: (batch.t[p], batch.rows[p])) if bad else None

@@ -1,8 +1,9 @@
 """The rules engine: decides every console and group operation exactly as the seed says.
 
 Pure domain code: no I/O, no pandas. Instants are ``int`` nanoseconds since the Unix epoch and
-must not decrease from one call to the next; calendar questions are answered in the catalog's
-time zone (:mod:`sim.core.calendar`).
+must not decrease from one call to the next on the same app (apps share no state: a replay
+decides app after app); calendar questions are answered in the catalog's time zone
+(:mod:`sim.core.calendar`).
 
 Every operation returns ``(error_code, reason, note)``; it succeeded iff ``reason == ""``.
 The rules live in two modules: :mod:`sim.rules.lifecycle` (console operations, R1–R11, R14) and
@@ -175,7 +176,7 @@ class Engine(ConsoleOps, GroupOps):
     def group_size(self, app: str, group: str) -> int:
         """Members of ``group`` now, the owner included (0 for a group that does not exist)."""
         g = self.apps[app].groups.get(group)
-        return 0 if g is None else len(g.members)
+        return 0 if g is None else len(g)
 
     def state(self, app: str) -> dict[str, Any]:
         """The app's current state and options (a copy)."""

@@ -146,23 +146,24 @@ class GroupOps:
         g = a.groups.get(group)
         if g is None:
             return GROUP_NOT_FOUND
-        users = a.users
-        known = user in users
-        if not known and a.lim_accounts is not None and len(users) >= a.lim_accounts:
-            return ACCOUNT_LIMIT
-        if user in g.members:
+        if user in g:  # a member is a registered user: account_limit cannot apply
             return ALREADY_MEMBER
+        users = a.users
+        count = users.get(user)  # None: not registered
+        if count is None and a.lim_accounts is not None and len(users) >= a.lim_accounts:
+            return ACCOUNT_LIMIT
         cap = a.caps[g.type]
-        if cap is not None and len(g.members) >= cap:
+        if cap is not None and len(g) >= cap:
             return GROUP_FULL
         if g.counted:
-            count = users.get(user, 0)
+            if count is None:
+                count = 0
             if count >= a.lim_gpu:
                 return USER_GROUP_LIMIT
             users[user] = count + 1
-        elif not known:
+        elif count is None:
             users[user] = 0
-        g.members.add(user)
+        g.add(user)
         return OK
 
     def leave_group(self, t: int, app: str, user: str, group: str) -> Outcome:
@@ -175,11 +176,11 @@ class GroupOps:
         g = a.groups.get(group)
         if g is None:
             return GROUP_NOT_FOUND
-        if user not in g.members:
+        if user not in g:
             return NOT_MEMBER
         if user == g.owner:
             return OWNER_CANNOT_LEAVE
-        g.members.discard(user)
+        g.discard(user)
         if g.counted:
             a.users[user] -= 1
         return OK
@@ -197,7 +198,7 @@ class GroupOps:
             return GROUP_NOT_FOUND
         if g.counted:
             users = a.users
-            for m in g.members:
+            for m in g:
                 users[m] -= 1
             a.nonlive_count -= 1
         else:
