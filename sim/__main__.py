@@ -1,4 +1,4 @@
-from sim.cli.app import main
+from sim.cli.app import entry
 
 if __name__ == "__main__":  # (spawned worker processes import this module too)
-    raise SystemExit(main())
+    entry()

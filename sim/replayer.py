@@ -123,10 +123,14 @@ def _parts(app_ids: np.ndarray, n_apps: int, n: int) -> np.ndarray:
     return part
 
 
-def _ints(values: np.ndarray) -> array[int]:
-    """An int column as a 64-bit :class:`array.array` (one copy; pickled as bytes)."""
-    out = array("q")
-    out.frombytes(np.ascontiguousarray(values, dtype=np.int64).data.cast("B"))  # no copy
+def _ints(values: np.ndarray, bits: int = 64) -> array[int]:
+    """An int column as an :class:`array.array` of ``bits``-bit ints (one copy; pickled as
+    bytes: the fewer bytes, the sooner a worker has its batch), 64-bit if a value needs it."""
+    if bits == 32 and len(values) and (values.min() < -(2**31) or values.max() >= 2**31):
+        bits = 64
+    kind = {64: ("q", np.int64), 32: ("i", np.int32), 8: ("b", np.int8)}[bits]
+    out = array(kind[0])
+    out.frombytes(np.ascontiguousarray(values, dtype=kind[1]).data.cast("B"))  # no copy
     return out
 
 
@@ -161,8 +165,11 @@ def split_by_app(log: OpsLog, catalog: Catalog, n: int) -> tuple[list[Batch], np
     for k in range(n):
         rows = order if n == 1 else order[part[order] == k]
         mine = extra if n == 1 else {i: x for i, x in extra.items() if part[i] == k}
-        t, op, app, user, group = (_ints(c[rows]) for c in columns)
-        batches.append(Batch(catalog, OPS, _ints(rows), t, op, app, user, group, extra=mine))
+        t, op, app, user, group = (
+            _ints(c[rows], bits) for c, bits in zip(columns, (64, 8, 32, 32, 32), strict=True)
+        )
+        batch = Batch(catalog, OPS, _ints(rows, 32), t, op, app, user, group, extra=mine)
+        batches.append(batch)
     return batches, np.asarray(app_names, dtype=object)
 
 
@@ -231,7 +238,7 @@ def _merged(
         inverse, distinct = pd.factorize(ids)  # hashing: no sort of a million ids
         one = np.zeros(len(distinct), dtype=np.int64)
         one[inverse] = np.arange(len(ids))  # a row of each distinct outcome (any will do)
-        which[np.frombuffer(b.rows, dtype=np.int64)] = inverse + len(table)
+        which[np.frombuffer(b.rows, dtype=f"i{b.rows.itemsize}")] = inverse + len(table)
         table.extend(d.outcomes[i] for i in one.tolist())
     table = table or [(0, "", "")]
     codes = np.array([o[0] for o in table], dtype=np.int64)[which]
@@ -361,7 +368,7 @@ def replay_tables(
     executor = LocalExecutor(replay_workers(workers, len(raw), oversubscribe), here=True)
     with _collector_paused():
         try:
-            executor.start()  # the workers start while the log is validated
+            executor.start(imports=[decide.__module__])  # while the log is validated
             log = validate_ops(raw, source, cat.tz)
             usage_df = read_usage(usage) if usage is not None else None
             codes, ok, reasons, notes, named = _run(log, cat, executor)

@@ -87,7 +87,7 @@ class InProcess:
         self.workers = workers
         self.tasks: list[object] = []
 
-    def start(self) -> None:
+    def start(self, imports: object = ()) -> None:
         pass
 
     def close(self) -> None:
@@ -314,6 +314,22 @@ def test_an_executor_started_ahead_and_never_used_ends_its_workers_on_close():
     ex.close()
     assert no_children_left()
     assert list(ex.map(worker_pid, [Job()])) == [os.getpid()]  # one task: played here
+
+
+def imported(task: Job, tick: object) -> tuple[int, bool]:
+    return os.getpid(), "colorsys" in sys.modules  # a module nothing here imports
+
+
+def test_this_process_plays_one_task_and_started_workers_have_imported_ahead():
+    """here=True: two workers are this process and one spawned process, which imported the
+    modules start() named before any task reached it."""
+    ex = LocalExecutor(2, here=True)
+    ex.start(imports=["colorsys"])
+    assert len(multiprocessing.active_children()) == 1
+    (mine, _), (theirs, ready) = ex.map(imported, [Job(), Job()])
+    assert mine == os.getpid() and theirs != os.getpid()
+    assert ready
+    assert no_children_left()
 
 
 def _is_worker(proc: psutil.Process) -> bool:

@@ -1,5 +1,6 @@
-"""The ``sim`` command line: one module per group of subcommands; :func:`main` is the entry."""
+"""The ``sim`` command line: one module per group of subcommands; :func:`main` is the entry
+(:func:`entry`: the ``sim`` program)."""
 
-from sim.cli.app import main
+from sim.cli.app import entry, main
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]

@@ -5,7 +5,7 @@ configuration and its timeline intervals), so the operations of a log split by a
 batches that separate engines decide independently -- in this process or in worker processes --
 with the outcomes each operation would have had in one engine over the whole log.
 
-A batch holds plain values: its columns as :class:`array.array` of 64-bit ints (pickled as
+A batch holds plain values: its columns as :class:`array.array` of ints (8 to 64 bits; pickled as
 bytes: cheap to send to a worker, which needs nothing but the engine), apps, users and groups
 as int ids (the engine only hashes and compares them), and, for the rows that need them
 (``create_group`` and console operations), the other columns as Python values.
