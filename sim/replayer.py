@@ -71,6 +71,8 @@ class Replayed:
     purchases: pd.DataFrame
     bills: pd.DataFrame
     catalog: Catalog
+    refused: dict[tuple[int, str], int]
+    """The refused operations counted by (error code, reason) (code 0: a console refusal)."""
 
     def result(self) -> ReplayResult:
         """The :class:`ReplayResult` (outcomes as a DataFrame)."""
@@ -161,10 +163,14 @@ def split_by_app(log: OpsLog, catalog: Catalog, n: int) -> tuple[list[Batch], np
     extra = _extras(log, {name: k for k, name in enumerate(user_names)})
     part = _parts(app_ids, len(app_names), n)[app_ids]
     columns = (log.t_ns, log.op_code, app_ids, user_ids, group_ids)
+    extra_part = part[np.fromiter(extra, dtype=np.int64, count=len(extra))].tolist()
     batches = []
     for k in range(n):
         rows = order if n == 1 else order[part[order] == k]
-        mine = extra if n == 1 else {i: x for i, x in extra.items() if part[i] == k}
+        mine = extra
+        if n > 1:
+            pairs = zip(extra.items(), extra_part, strict=True)
+            mine = {i: x for (i, x), p in pairs if p == k}
         t, op, app, user, group = (
             _ints(c[rows], bits) for c, bits in zip(columns, (64, 8, 32, 32, 32), strict=True)
         )
@@ -199,15 +205,23 @@ def _factorize(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[str]
     return ids, encoded.dictionary.to_pylist()
 
 
-def _run(
-    log: OpsLog, catalog: Catalog, executor: LocalExecutor
-) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series, list[tuple[Any, ...]]]:
-    """Decide every operation in time order (ties in file order), the apps split among the
-    executor's workers (one: in this process).
+@dataclass(frozen=True)
+class _Decisions:
+    """The outcomes in file order (``codes``, ``ok``, ``reasons``, ``notes``), the refusals
+    counted by (error code, reason), and the timeline rows with app names, sorted by app name,
+    then start (docs/design.md)."""
 
-    Returns the outcomes in file order (codes, ok, reasons, notes) and the timeline with app
-    names, sorted by app name, then start (docs/design.md).
-    """
+    codes: np.ndarray
+    ok: np.ndarray
+    reasons: pa.Array
+    notes: pa.Array
+    refused: dict[tuple[int, str], int]
+    timeline: list[tuple[Any, ...]]
+
+
+def _run(log: OpsLog, catalog: Catalog, executor: LocalExecutor) -> _Decisions:
+    """Decide every operation, each app's in time order (ties in file order), the apps split
+    among the executor's workers (one: in this process)."""
     batches, app_names = split_by_app(log, catalog, executor.workers)
     decided = list(executor.map(decide, batches))
     bad = [
@@ -217,17 +231,17 @@ def _run(
     ]
     if bad:  # the first in time order (ties: file order), as one engine over the log meets it
         _never_created(log, min(bad)[1])
-    codes, ok, reasons, notes = _merged(batches, decided, len(log.t_ns))
+    merged = _merged(batches, decided, len(log.t_ns))
     rows = (r for d in decided for r in d.timeline)
     named = sorted(((app_names[r[0]], *r[1:]) for r in rows), key=lambda r: r[:2])
-    return codes, ok, reasons, notes, named
+    return _Decisions(*merged, timeline=named)
 
 
 def _merged(
     batches: list[Batch], decided: list[Decided], n: int
-) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
+) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array, dict[tuple[int, str], int]]:
     """The outcomes of the batches in file order: codes (int64), ok (bool), reasons and notes
-    (Arrow text).
+    (Arrow text); and the refusals counted by (code, reason).
 
     The engine returns shared tuples (``OK``, one per refusal), so the outcomes are put in
     order as indices into the few distinct objects (numpy and Arrow, no Python loop per row)."""
@@ -243,7 +257,12 @@ def _merged(
     table = table or [(0, "", "")]
     codes = np.array([o[0] for o in table], dtype=np.int64)[which]
     ok = np.array([o[1] == "" for o in table], dtype=bool)[which]
-    return codes, ok, _texts([o[1] for o in table], which), _texts([o[2] for o in table], which)
+    refused: dict[tuple[int, str], int] = {}
+    for (code, reason, _), count in zip(table, np.bincount(which).tolist(), strict=False):
+        if reason and count:
+            refused[code, reason] = refused.get((code, reason), 0) + count
+    reasons, notes = _texts([o[1] for o in table], which), _texts([o[2] for o in table], which)
+    return codes, ok, reasons, notes, refused
 
 
 def _texts(values: list[str], which: np.ndarray) -> pa.Array:
@@ -371,17 +390,15 @@ def replay_tables(
             executor.start(imports=[decide.__module__])  # while the log is validated
             log = validate_ops(raw, source, cat.tz)
             usage_df = read_usage(usage) if usage is not None else None
-            codes, ok, reasons, notes, named = _run(log, cat, executor)
+            d = _run(log, cat, executor)
         finally:
             executor.close()
-        added = dict(zip(OUTCOME_COLUMNS, (ok, codes, reasons, notes), strict=True))
+        added = dict(zip(OUTCOME_COLUMNS, (d.ok, d.codes, d.reasons, d.notes), strict=True))
         outcomes = _with_outcomes(log.raw, added)
-        timeline = timeline_frame(named, cat)  # sorted by app name, then start (design.md)
-        purchases = _purchases(log, ok, cat)
+        timeline = timeline_frame(d.timeline, cat)  # sorted by app name, then start
+        purchases = _purchases(log, d.ok, cat)
         bills = _bill(timeline, purchases, usage_df, cat, log)
-    return Replayed(
-        outcomes=outcomes, timeline=timeline, purchases=purchases, bills=bills, catalog=cat
-    )
+    return Replayed(outcomes, timeline, purchases, bills, cat, refused=d.refused)
 
 
 @contextmanager

@@ -159,7 +159,7 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _top_refusals(refusals: Any, limit: int = 6) -> list[str]:
     """'live_group_limit (10036): 2' lines, most frequent first (ties by code, reason), from
-    the refusals counted by code and reason (:func:`_refusals`)."""
+    the refusals counted by code and reason (columns ``error_code``, ``reason``, ``n``)."""
     counts = refusals.sort_values(["n", "error_code", "reason"], ascending=[False, True, True])
     lines = [
         f"{reason} ({code}): {n}" if code else f"{reason}: {n}"
@@ -183,25 +183,6 @@ def _bill_totals(bills: Any) -> list[str]:
             continue
         totals[currency] = totals.get(currency, Decimal(0)) + Decimal(str(amount))
     return [f"{total} {currency}" for currency, total in sorted(totals.items())]
-
-
-def _refusals(outcomes: Any) -> tuple[int, Any]:
-    """Operations, and the refused ones counted by ``error_code`` and ``reason`` (columns
-    ``error_code``, ``reason``, ``n``), of a replay's outcomes (a DataFrame or an Arrow table:
-    counted in Arrow, without a million rows in pandas)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    table = (
-        outcomes
-        if isinstance(outcomes, pa.Table)
-        else pa.Table.from_pandas(outcomes[["ok", "error_code", "reason"]], preserve_index=False)
-    )
-    refused = table.select(["error_code", "reason"]).filter(pc.invert(table["ok"]))
-    counts = refused.group_by(["error_code", "reason"]).aggregate([([], "count_all")])
-    frame = counts.rename_columns(["error_code", "reason", "n"]).to_pandas()
-    frame["error_code"] = frame["error_code"].fillna(0).astype(int)
-    return table.num_rows, frame
 
 
 def _run_replay(args: argparse.Namespace) -> int:
@@ -230,7 +211,11 @@ def _run_replay(args: argparse.Namespace) -> int:
         for name, df in zip(REPLAY_FILES, (result.outcomes, result.timeline, bills), strict=True):
             folder.write(name, df)
 
-    total, refusals = _refusals(result.outcomes)
+    total = result.outcomes.shape[0]
+    refusals = pd.DataFrame(
+        [(code, reason, n) for (code, reason), n in result.refused.items()],
+        columns=["error_code", "reason", "n"],
+    )
     refused = int(refusals["n"].sum())
     _say(f"replayed {total} operations: {total - refused} ok, {refused} refused")
     lines = _top_refusals(refusals)
