@@ -83,11 +83,12 @@ class Replayed:
 
 
 PARALLEL_MIN_OPS = 1_000_000
-"""``workers="auto"`` decides a log of fewer operations in this process. Worker processes cost
-about 0.3 CPU-second each to start and feed (spawn, imports, the batch sent and the outcomes
-returned), and pay only where a core is idle: on the shared 2-core machine of
-benchmarks/bench_replay.py, two workers were 1.6x slower than one process at 200,000 operations
-and, at 1,000,000, faster in their best round but slower in most runs under load."""
+"""``workers="auto"`` decides a log of fewer operations in this process alone. A second process
+costs about 0.2 CPU-second to start (spawn, imports: while the log is validated) and feed (its
+batch, 25 bytes per operation, and its outcomes), and pays only on an idle core: on the 2-core
+machine of benchmarks/bench_replay.py two processes were slower than one at 200,000
+operations (0.86 against 0.77 s), even at 500,000, and faster at 1,000,000 (1.76 against
+2.05 s)."""
 
 
 def _extras(log: OpsLog, user_id: dict[str, int]) -> dict[int, Extra]:
@@ -326,7 +327,8 @@ def replay(
     """Replay an operations log through the rules engine, and bill what it did.
 
     Every operation is decided in time order (ties in file order) exactly as the engine decides
-    it (R1–R14, ``docs/rules.md``); the bills run to the end of the month of the last
+    it (R1–R14, ``docs/rules.md``: each app's operations in that order; apps share no state,
+    so the engine takes them app after app); the bills run to the end of the month of the last
     operation or usage day.
 
     Parameters
@@ -343,9 +345,11 @@ def replay(
     overrides : iterable of str
         ``dotted.key=value`` catalog overrides (``--set``).
     workers : int or "auto"
-        Processes deciding the operations, the apps split among them (apps share no engine
-        state; the outputs are the same byte for byte): 1 (default) in this process; 0 one per
-        CPU; ``"auto"`` one per CPU from :data:`PARALLEL_MIN_OPS` operations, else 1.
+        Processes deciding the operations -- this one and ``workers - 1`` spawned workers --
+        the apps split among them (apps share no engine state; the outputs are the same byte
+        for byte): 1 (default) this process alone; 0 one per CPU; ``"auto"`` one per CPU from
+        :data:`PARALLEL_MIN_OPS` operations, else 1. Scripts that pass more than 1 must call
+        the replay under ``if __name__ == "__main__":`` (workers are spawned).
     oversubscribe : bool
         Allow more ``workers`` than CPUs (else capped at the CPU count).
 

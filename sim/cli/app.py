@@ -146,11 +146,12 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=cli_run.workers_value,
-        default=1,
+        default="auto",
         metavar="N",
-        help="processes deciding the operations, the apps split among them (same outputs byte "
-        "for byte; default 1: this process; 0: one per CPU; auto: one per CPU from 1,000,000 "
-        "operations); capped at the CPU count unless --oversubscribe",
+        help="processes deciding the operations, this one and N-1 workers, the apps split among "
+        "them (same outputs byte for byte; 1: this process alone; 0: one per CPU; auto, the "
+        "default: one per CPU from 1,000,000 operations, else 1); capped at the CPU count "
+        "unless --oversubscribe",
     )
     parser.add_argument(
         "--oversubscribe", action="store_true", help="allow more --workers than CPUs"
