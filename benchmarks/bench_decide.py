@@ -9,12 +9,14 @@ rounds, and the outcomes and timeline of the two are compared (sha256 of their r
 a process that loads and decides minus one that only loads); they do not vary with the load
 of the machine, the wall times do (compare the ratios of one run).
 
-Measured on the shared 2-core machine (2026-11-30, best of 5 alternating rounds): decide
-1.21 s on this branch, 1.37 s on main (0.88x), 829,000 operations/s; 5.11e9 instructions
-against main's 5.25e9; outcomes and timeline identical. The loop is bound by memory accesses
-more than by bytecodes: the same code decides a 100k-operation log (50 apps) at 0.6 us an
-operation, this one at 1.2 us; cachegrind with a simulated 1 MB L2 counts 15.1M data misses
-in decide here, 18.2M on main.
+Measured on the shared 2-core machine (2026-11-30, best of 5 alternating rounds), on the
+batch in the log's time order as it then was: decide 1.21 s with this module's engine changes,
+1.37 s before (0.88x); 5.11e9 instructions against 5.25e9; outcomes and timeline identical.
+The loop is bound by memory accesses more than by bytecodes: the same code decides a
+100k-operation log (50 apps) at 0.6 us an operation, the 1M log in time order at 1.2 us;
+cachegrind with a simulated 1 MB L2 counts 15.1M data misses in decide, 18.2M before. Hence
+the batches now go app after app (``sim.replayer.split_by_app``): the same 1M log decides in
+0.56 s (1.78M operations/s, best of 3).
 
     .venv/bin/python benchmarks/bench_decide.py [--ops 1000000] [--apps 500] [--seed 1]
         [--repeat 5] [--reference /work/main] [--callgrind]

@@ -3,28 +3,30 @@
 First the issue-14 measure: the wall time of ``sim replay LOG.csv --out DIR`` run as a command
 (a fresh interpreter: imports, reading, validating, deciding, billing, writing the folder)
 against the I/O floor measured in the same run — pyarrow reading the log and writing it back
-(``pyarrow.csv.read_csv`` + ``write_csv``) — with ``--workers 1`` (one process) and
-``--workers 2`` (the apps split between two worker processes), and the outputs of the two
-compared byte for byte (sha256). Each figure is the best of ``--repeat`` rounds, a round
-timing the floor (best of three) and then each command once. With
-``--reference PATH`` another ``sim`` executable (say the main branch's,
-``/work/main/.venv/bin/sim``) is timed on the same log and its outputs compared too.
+(``pyarrow.csv.read_csv`` + ``write_csv``) — with ``--workers 1`` (this process alone) and
+``--workers 2`` (this process and one worker, the apps split between them), and the outputs of
+the two compared byte for byte (sha256). Each figure is the best of ``--repeat`` rounds, a round
+timing the floor (best of three) and then each command once. With ``--reference PATH`` another
+``sim`` executable (say a checkout of an older commit) is timed on the same log and its outputs
+compared too.
 
 The figures are wall times on a shared machine: compare the ratios of one run, not seconds
 across runs (another process on the cores slows the commands and the floor alike, but the
-two-worker replay most: it needs both cores free). The user CPU seconds of each command are
+two-process replay most: it needs both cores free). The user CPU seconds of each command are
 printed beside its wall time.
 
-Then operations per second for each stage in this process (reading and validating the log,
-deciding every operation in one batch, the whole ``sim.replay`` call from a DataFrame and from
-Parquet).
+Then seconds for each stage in this process, imports done (reading the CSV, validating it,
+splitting it into a batch, deciding the batch, the whole ``replay_tables`` call, writing
+``outcomes.csv``); these run with the garbage collector on, as a script would (the command
+pauses it while it validates and decides).
 
-Measured on the shared 2-core machine (load 3-5, 2026-11-30; best of 5 rounds): floor 0.25 s;
-``--workers 1`` 3.53 s (14.2x, 3.07 user CPU-s), ``--workers 2`` 3.08 s (12.4x, 3.27 user
-CPU-s), the main branch before this change 4.13 s (16.6x, 3.62 user CPU-s); all outputs
-byte-identical. Stages: decide (one batch) 1.84 s, 544,000 operations/s. Instruction counts
-(``valgrind --tool=callgrind``, whole commands, one process; they do not vary with the load):
-floor 3.46e9, ``--workers 1`` 21.33e9 (6.2x), main 29.05e9 (8.4x).
+Measured on the shared 2-core machine (load about 1, 2026-11-30; best of 5 rounds): floor
+0.18 s; ``--workers 2`` 1.71 s (9.3x, 1.86 user CPU-s), ``--workers 1`` 1.82 s (9.9x, 1.66),
+the code at the start of this work (commit 7550d11) 3.58 s (19.4x, 3.15); all outputs
+byte-identical. Stages: read 0.13 s, validate 0.17 s, split 0.25 s, decide (one batch, app
+after app) 0.63 s, write 0.21 s; imports and interpreter start and exit take about 0.5 s of the
+command. Instruction counts (``valgrind --tool=callgrind``, whole command, one process; they do
+not vary with the load): floor 3.46e9, ``--workers 1`` 14.75e9 (4.3x), 7550d11 21.33e9 (6.2x).
 
     .venv/bin/python benchmarks/bench_replay.py [--ops 1000000] [--apps 500] [--seed 1]
         [--repeat 3] [--reference /work/main/.venv/bin/sim] [--skip-stages]
