@@ -381,12 +381,14 @@ def replay_tables(
     overrides: Iterable[str] = (),
     workers: int | str = 1,
     oversubscribe: bool = False,
+    prefetched: pa.Table | None = None,
 ) -> Replayed:
     """:func:`replay`, with the outcomes of a CSV log Arrow reads kept as an Arrow table (what
     ``sim replay`` writes: the same bytes, without a million-row detour through pandas).
-    Parameters, returns and errors as :func:`replay`'s."""
+    Parameters, returns and errors as :func:`replay`'s; ``prefetched`` is the CSV file ``ops``
+    already read by :func:`sim.files.csvarrow.read_csv_arrow` (None: read here)."""
     cat = load_catalog(catalog, overrides)
-    raw, source = read_table(ops, "operations log", arrow=True)
+    raw, source = read_table(ops, "operations log", arrow=True, prefetched=prefetched)
     # this process decides a share too: N processes are N - 1 workers and this one
     executor = LocalExecutor(replay_workers(workers, len(raw), oversubscribe), here=True)
     with _collector_paused():

@@ -9,6 +9,9 @@ None), so both paths read the same file and name it alike.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +22,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sim.cli.app as app
 import sim.files.opslog as opslog
 from sim.cli.app import main
 from sim.errors import InputError
-from sim.files.fastcsv import maybe_padded, read_csv_fast, write_csv_arrow, write_csv_fast
+from sim.files.csvarrow import maybe_padded
+from sim.files.fastcsv import read_csv_fast, write_csv_arrow, write_csv_fast
 from sim.replayer import replay, replay_tables
 from tests.test_replay_workers import seeded_log
 
@@ -218,3 +223,23 @@ def test_a_log_with_outcome_column_names_keeps_their_place(tmp_path):
     assert fast.outcomes.column_names[1] == "note"
     assert fast.outcomes.column_names[-3:] == ["ok", "error_code", "reason"]
     assert_same(fast.result(), general(path))
+
+
+def test_the_csv_reader_imports_no_pandas():
+    """sim replay reads its log on another thread while pandas imports: the reader must not
+    import it."""
+    code = "import sys, sim.files.csvarrow; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_failed_read_ahead_leaves_the_reading_to_the_replay(tmp_path):
+    """A log the read-ahead cannot read (not UTF-8 here) is read by the replay itself, which
+    names the problem: exit 2, one line."""
+    path = tmp_path / "ops.csv"
+    path.write_bytes(b"time,app,op\n2024-01-01T00:00:00,\xff\xfe,create_app\n")
+    with ThreadPoolExecutor(1) as pool:
+        assert app._table_read(pool.submit(lambda: 1 / 0)) is None  # an error: read again
+        assert app._table_read(app._read_ahead(pool, path)) is None  # Arrow declines it
+    assert main(["replay", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()

@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 from sim.core.catalog import GROUP_TYPES
 from sim.errors import InputError
 from sim.files import bounds
-from sim.files.fastcsv import maybe_padded, read_csv_arrow, text_buffers, to_pandas
+from sim.files.csvarrow import maybe_padded, read_csv_arrow, text_buffers
+from sim.files.fastcsv import to_pandas
 
 CONSOLE_OPS = ("create_app", "upgrade", "reconfigure", "downgrade", "buy_prepaid", "deactivate")
 GROUP_OPS = ("register_user", "create_group", "join_group", "leave_group", "dissolve_group")
@@ -85,11 +86,15 @@ class OpsLog:
 
 
 def read_table(
-    source: str | Path | pd.DataFrame, what: str, arrow: bool = False
+    source: str | Path | pd.DataFrame,
+    what: str,
+    arrow: bool = False,
+    prefetched: pa.Table | None = None,
 ) -> tuple[pd.DataFrame | pa.Table, str]:
     """A DataFrame from a CSV/Parquet path or a DataFrame; CSV cells are read as text. With
-    ``arrow``, a CSV file that Arrow reads exactly (:func:`sim.files.fastcsv.read_csv_arrow`)
-    comes back as that Arrow table, without the copy into pandas."""
+    ``arrow``, a CSV file that Arrow reads exactly (:func:`sim.files.csvarrow.read_csv_arrow`)
+    comes back as that Arrow table, without the copy into pandas; ``prefetched`` is that table
+    already read (None: read here)."""
     if isinstance(source, pd.DataFrame):
         return source.reset_index(drop=True), f"<{what} DataFrame>"
     path = Path(source)
@@ -101,7 +106,7 @@ def read_table(
         if suffix == ".parquet":
             df = pd.read_parquet(path)
         elif suffix in (".csv", ".txt"):
-            table = read_csv_arrow(path)
+            table = prefetched if prefetched is not None else read_csv_arrow(path)
             names = [] if table is None else [c.strip() for c in table.column_names]
             if table is not None and arrow and len(set(names)) == len(names):
                 return table.rename_columns(names), name
