@@ -14,6 +14,7 @@ the engine's ``invalid_option``, not a malformed log.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,12 @@ REQUIRED_BY_OP: dict[str, tuple[str, ...]] = {
     "leave_group": ("user", "group"),
     "dissolve_group": ("group",),
 }
+
+_NEEDED = {
+    c: np.array([c in REQUIRED_BY_OP[op] for op in OPS], dtype=bool)
+    for c in ("user", "group", "group_type", "edition")
+}
+"""Column -> whether each op (by code) needs it (:data:`REQUIRED_BY_OP`, as arrays)."""
 
 _OFFSET = r"\d\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"
 """A time that ends in a UTC offset (matched case-blind, by Arrow's RE2, in one pass)."""
@@ -310,33 +317,39 @@ def _sparse(texts: pd.Series, parse: Any) -> list[Any]:
 
 
 def _problems(
-    text: dict[str, pd.Series], op_code: np.ndarray, empty: dict[str, np.ndarray], have: set[str]
+    op_code: np.ndarray,
+    empty: dict[str, np.ndarray],
+    unknown_type: np.ndarray,
+    have: set[str],
+    value: Callable[[str, int], str],
 ) -> list[tuple[int, str]]:
-    """The first row of each kind of malformed row, as (row, message)."""
-    op = text["op"]
+    """The first row of each kind of malformed row, as (row, message): an unknown op, no app,
+    a column the row's op needs left empty (:data:`REQUIRED_BY_OP`), a group of an unknown
+    type created (``unknown_type``: a group type given that is not one). ``value(column, row)``
+    is a cell's stripped text, for the messages."""
     problems: list[tuple[int, str]] = []
     i = _first(op_code < 0)
     if i is not None:
         problems.append(
-            (i, f"column 'op': unknown op {op.iat[i]!r}; expected one of {', '.join(OPS)}")
+            (i, f"column 'op': unknown op {value('op', i)!r}; expected one of {', '.join(OPS)}")
         )
     i = _first(empty["app"])
     if i is not None:
         problems.append((i, "column 'app' is empty"))
-    for k, name_op in enumerate(OPS):
-        for c in REQUIRED_BY_OP[name_op]:
-            i = _first((op_code == k) & empty[c])
-            if i is not None:
-                absent = "" if c in have else " (the log has no such column)"
-                problems.append((i, f"op {name_op} needs column '{c}'{absent}"))
-    gt = text["group_type"]
-    gt_code = _index_in(gt, GROUP_TYPES)
-    i = _first((op_code == OPS.index("create_group")) & ~empty["group_type"] & (gt_code < 0))
+    known = op_code >= 0
+    for c, needed in _NEEDED.items():
+        i = _first(needed[np.where(known, op_code, 0)] & known & empty[c])
+        if i is not None:
+            absent = "" if c in have else " (the log has no such column)"
+            problems.append((i, f"op {OPS[op_code[i]]} needs column '{c}'{absent}"))
+    i = _first((op_code == OPS.index("create_group")) & unknown_type)
     if i is not None:
+        types = ", ".join(GROUP_TYPES)
         problems.append(
             (
                 i,
-                f"column 'group_type': unknown group type {gt.iat[i]!r}; expected one of {', '.join(GROUP_TYPES)}",
+                f"column 'group_type': unknown group type {value('group_type', i)!r}; "
+                f"expected one of {types}",
             )
         )
     return problems
@@ -373,7 +386,10 @@ def validate_ops(raw: pd.DataFrame | pa.Table, name: str, tz: dt.tzinfo) -> OpsL
     op = text["op"]
     op_code = _index_in(op, OPS)  # -1: not an op
     empty = {c: _is_empty(text[c]) for c in ("app", "user", "group", "group_type", "edition")}
-    problems = _problems(text, op_code, empty, set(raw.columns))
+    unknown_type = ~empty["group_type"] & (_index_in(text["group_type"], GROUP_TYPES) < 0)
+    problems = _problems(
+        op_code, empty, unknown_type, set(raw.columns), lambda c, i: text[c].iat[i]
+    )
     if problems:
         row, msg = min(problems)
         raise InputError(f"{_where(name, row)}: {msg}")
@@ -451,11 +467,6 @@ _SPARSE = (
     "months",
     "members",
 )
-_NEEDED = {
-    c: np.array([c in REQUIRED_BY_OP[op] for op in OPS], dtype=bool)
-    for c in ("user", "group", "group_type", "edition")
-}
-"""Column -> whether each op (by code) needs it."""
 
 
 def arrow_log(table: pa.Table, name: str, tz: dt.tzinfo) -> OpsLog | None:
@@ -477,8 +488,10 @@ def arrow_log(table: pa.Table, name: str, tz: dt.tzinfo) -> OpsLog | None:
     for c in ("group_type", "edition"):
         empty[c] = np.ones(n, dtype=bool)
         empty[c][list(cells[c])] = False
-    if _malformed(op_code, empty, cells["group_type"]):
-        return None
+    unknown_type = np.zeros(n, dtype=bool)
+    unknown_type[[r for r, t in cells["group_type"].items() if t not in GROUP_TYPES]] = True
+    if _problems(op_code, empty, unknown_type, have, lambda c, i: ""):
+        return None  # the general path names the problem
     try:
         columns = _parsed(cells, n, name)
     except InputError:
@@ -512,17 +525,6 @@ def _cells(column: pa.ChunkedArray) -> dict[int, str]:
     if "" in texts:  # cells of spaces only: empty
         cells = {r: t for r, t in cells.items() if t}
     return cells
-
-
-def _malformed(op_code: np.ndarray, empty: dict[str, np.ndarray], types: dict[int, str]) -> bool:
-    """Whether a row has an unknown op, no app, lacks a column its op needs, or creates a
-    group of an unknown type (:func:`_problems`' cases)."""
-    if (op_code < 0).any() or empty["app"].any():
-        return True
-    if any((_NEEDED[c][op_code] & empty[c]).any() for c in _NEEDED):
-        return True
-    unknown = [r for r, t in types.items() if t not in GROUP_TYPES]
-    return bool(unknown) and bool((op_code[unknown] == OPS.index("create_group")).any())
 
 
 def _parsed(cells: dict[str, dict[int, str]], n: int, name: str) -> dict[str, list[Any]]:
