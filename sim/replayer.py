@@ -139,8 +139,9 @@ def _ints(values: np.ndarray, bits: int = 64) -> array[int]:
 
 def split_by_app(log: OpsLog, catalog: Catalog, n: int) -> tuple[list[Batch], np.ndarray]:
     """A validated log as ``n`` batches of whole apps, balanced by operations (fewer when the
-    log has fewer apps), each in time order (ties in file order) and decided by
-    :func:`sim.rules.batch.decide`; and the app names by the int ids the batches use.
+    log has fewer apps), each app after app with each app's operations in time order (ties in
+    file order), to be decided by :func:`sim.rules.batch.decide`; and the app names by the int
+    ids the batches use.
 
     Parameters
     ----------
@@ -259,7 +260,8 @@ def _merged(
     codes = np.array([o[0] for o in table], dtype=np.int64)[which]
     ok = np.array([o[1] == "" for o in table], dtype=bool)[which]
     refused: dict[tuple[int, str], int] = {}
-    for (code, reason, _), count in zip(table, np.bincount(which).tolist(), strict=False):
+    counts = np.bincount(which, minlength=len(table)).tolist()
+    for (code, reason, _), count in zip(table, counts, strict=True):
         if reason and count:
             refused[code, reason] = refused.get((code, reason), 0) + count
     reasons, notes = _texts([o[1] for o in table], which), _texts([o[2] for o in table], which)
